@@ -1,0 +1,180 @@
+package collector
+
+import (
+	"bytes"
+	"compress/gzip"
+	"math"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func approx(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }
+
+func expectSamples(t *testing.T, got map[string]float64, want map[string]float64) {
+	t.Helper()
+	for k, w := range want {
+		g, ok := got[k]
+		if !ok {
+			t.Errorf("%s missing", k)
+			continue
+		}
+		if !approx(g, w) {
+			t.Errorf("%s = %v, want %v", k, g, w)
+		}
+	}
+}
+
+func expectAbsent(t *testing.T, got map[string]float64, prefixes ...string) {
+	t.Helper()
+	for k := range got {
+		for _, p := range prefixes {
+			if strings.HasPrefix(k, p) {
+				t.Errorf("%s present, want absent", k)
+			}
+		}
+	}
+}
+
+// TestTwoSnapshots checks every gauge against values worked out by hand from testdata/proc/t0 and t1, taken 10 s
+// apart.
+func TestTwoSnapshots(t *testing.T) {
+	p := newFakeProc(t, "t0")
+	s := newTestSampler(t, allSources(t, p.dir), 10*time.Second, time.Minute)
+	s.Sample()
+
+	// First sample: instantaneous gauges exist, rates do not (absent, not 0 or NaN).
+	first := s.metrics(t)
+	expectSamples(t, first, map[string]float64{
+		"servermon_memory_usage_ratio": 0.5,
+		"servermon_load1":              0.5,
+	})
+	expectAbsent(t, first, "servermon_cpu_", "servermon_disk_", "servermon_pressure_")
+
+	p.load("t1")
+	s.clock.Advance(10 * time.Second)
+	s.Sample()
+	got := s.metrics(t)
+	expectSamples(t, got, map[string]float64{
+		// mpstat: %busy = Δ(total − idle − iowait)/Δtotal; Δ = user 600, nice 0, system 200, idle 1000, iowait 100,
+		// irq 40, softirq 60, steal 0 → total 2000, busy 900.
+		"servermon_cpu_usage_ratio":                  0.45,
+		"servermon_cpu_usage_peak_ratio":             0.45,
+		`servermon_cpu_mode_ratio{mode="user"}`:      0.3,
+		`servermon_cpu_mode_ratio{mode="nice"}`:      0,
+		`servermon_cpu_mode_ratio{mode="system"}`:    0.1,
+		`servermon_cpu_mode_ratio{mode="idle"}`:      0.5,
+		`servermon_cpu_mode_ratio{mode="iowait"}`:    0.05,
+		`servermon_cpu_mode_ratio{mode="irq"}`:       0.02,
+		`servermon_cpu_mode_ratio{mode="softirq"}`:   0.03,
+		`servermon_cpu_mode_ratio{mode="steal"}`:     0,
+		`servermon_cpu_core_usage_ratio{cpu="0"}`:    0.65, // (1000 − 300 − 50)/1000
+		`servermon_cpu_core_usage_ratio{cpu="1"}`:    0.25, // (1000 − 700 − 50)/1000
+		// free: used share = 1 − MemAvailable/MemTotal: t0 1 − 4/8 = 0.5, t1 1 − 2/8 = 0.75; window mean 0.625.
+		"servermon_memory_usage_ratio":      0.625,
+		"servermon_memory_usage_peak_ratio": 0.75,
+		"servermon_memory_total_bytes":      8000000 * 1024,
+		"servermon_memory_available_bytes":  3000000 * 1024,
+		"servermon_swap_total_bytes":        2000000 * 1024,
+		"servermon_swap_usage_ratio":        0.375, // mean of 1 − 1.5/2 and 1 − 1/2
+		"servermon_load1":                   1.0,
+		"servermon_load5":                   0.5,
+		"servermon_load15":                  0.325,
+		// PSI: Δtotal µs / 10 s.
+		`servermon_pressure_stalled_ratio{resource="cpu",kind="some"}`:    0.05,
+		`servermon_pressure_stalled_ratio{resource="cpu",kind="full"}`:    0.12,
+		`servermon_pressure_stalled_ratio{resource="io",kind="some"}`:     0.2,
+		`servermon_pressure_stalled_ratio{resource="io",kind="full"}`:     0.05,
+		`servermon_pressure_stalled_ratio{resource="memory",kind="some"}`: 0.01,
+		`servermon_pressure_stalled_ratio{resource="memory",kind="full"}`: 0.005,
+		// iostat -x over 10 s for sda: r/s = 200/10, rkB/s = 20000·512/10 B, r_await = 400 ms/200,
+		// w/s = 100/10, wkB/s = 8000·512/10 B, w_await = 1000 ms/100, aqu-sz = 12000 ms/10000 ms, %util = 5000/10000.
+		`servermon_disk_reads_per_second{device="sda"}`:         20,
+		`servermon_disk_read_bytes_per_second{device="sda"}`:    1024000,
+		`servermon_disk_read_await_seconds{device="sda"}`:       0.002,
+		`servermon_disk_writes_per_second{device="sda"}`:        10,
+		`servermon_disk_write_bytes_per_second{device="sda"}`:   409600,
+		`servermon_disk_write_await_seconds{device="sda"}`:      0.01,
+		`servermon_disk_queue_length{device="sda"}`:             1.2,
+		`servermon_disk_utilization_ratio{device="sda"}`:        0.5,
+		`servermon_disk_utilization_peak_ratio{device="sda"}`:   0.5,
+		`servermon_disk_reads_per_second{device="nvme0n1"}`:     0,
+		`servermon_disk_read_await_seconds{device="nvme0n1"}`:   0, // no reads: 0, as iostat prints
+		`servermon_disk_utilization_ratio{device="nvme0n1"}`:    0,
+		`servermon_collector_success{collector="cpu"}`:          1,
+		`servermon_collector_success{collector="disk"}`:         1,
+		`servermon_collector_success{collector="memory"}`:       1,
+		`servermon_collector_success{collector="load"}`:         1,
+		`servermon_collector_success{collector="pressure"}`:     1,
+		"servermon_sample_window_seconds":                       60,
+		"servermon_sample_interval_seconds":                     10,
+		"servermon_samples_total":                               2,
+	})
+	// Partitions, loop devices are excluded by default; dm-0's counters went backwards, so it has no rate yet.
+	expectAbsent(t, got, `servermon_disk_reads_per_second{device="sda1"}`, `servermon_disk_reads_per_second{device="loop0"}`,
+		`servermon_disk_reads_per_second{device="nvme0n1p1"}`, `servermon_disk_reads_per_second{device="dm-0"}`)
+}
+
+func TestPeakCatchesBurstBetweenScrapes(t *testing.T) {
+	p := newFakeProc(t, "t0")
+	src := allSources(t, p.dir)[:1] // cpu
+	s := newTestSampler(t, src, time.Second, time.Minute)
+	user, idle := 10000, 80000
+	write := func() {
+		p.write("stat", "cpu  "+itoa(user)+" 0 0 "+itoa(idle)+" 0 0 0 0 0 0\ncpu0 "+itoa(user)+" 0 0 "+itoa(idle)+" 0 0 0 0 0 0\n")
+	}
+	write()
+	s.Sample()
+	for i := 1; i <= 60; i++ {
+		if i >= 20 && i < 35 { // a 15 s burst at 100 % busy
+			user += 100
+		} else { // otherwise 10 % busy
+			user += 10
+			idle += 90
+		}
+		write()
+		s.clock.Advance(time.Second)
+		s.Sample()
+	}
+	got := s.metrics(t)
+	// 15 s at 1.0 and 45 s at 0.1 → window average (15 + 4.5)/60 = 0.325, peak 1.
+	expectSamples(t, got, map[string]float64{"servermon_cpu_usage_ratio": 0.325, "servermon_cpu_usage_peak_ratio": 1})
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func TestWindowForgetsOldSamples(t *testing.T) {
+	p := newFakeProc(t, "t0")
+	s := newTestSampler(t, allSources(t, p.dir)[2:3], time.Second, 10*time.Second) // load
+	p.write("loadavg", "9.00 1.00 1.00 1/1 1\n")
+	s.Sample()
+	p.write("loadavg", "1.00 1.00 1.00 1/1 1\n")
+	for range 10 {
+		s.clock.Advance(time.Second)
+		s.Sample()
+	}
+	expectSamples(t, s.metrics(t), map[string]float64{"servermon_load1": 1})
+}
+
+func TestGzipExpositionMatchesPlain(t *testing.T) {
+	p := newFakeProc(t, "t0")
+	s := newTestSampler(t, allSources(t, p.dir), time.Second, time.Minute)
+	s.Sample()
+	plain, _ := s.Exposition(false)
+	gz, err := s.Exposition(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := gunzip(t, r); !bytes.Equal(got, plain) {
+		t.Fatalf("gzip body differs from plain body")
+	}
+	again, _ := s.Exposition(false)
+	if &again[0] != &plain[0] {
+		t.Error("body re-rendered without a new sample")
+	}
+}

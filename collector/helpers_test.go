@@ -1,0 +1,168 @@
+package collector
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/procfs"
+	"github.com/prometheus/procfs/blockdevice"
+)
+
+// fakeClock is a settable clock for deterministic samples.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// fakeProc is a writable copy of a fixture /proc tree.
+type fakeProc struct {
+	t   *testing.T
+	dir string
+}
+
+func newFakeProc(t *testing.T, fixture string) *fakeProc {
+	t.Helper()
+	p := &fakeProc{t: t, dir: t.TempDir()}
+	p.load(fixture)
+	return p
+}
+
+// load replaces the tree's files with those of testdata/proc/<fixture>.
+func (p *fakeProc) load(fixture string) {
+	p.t.Helper()
+	src := filepath.Join("..", "testdata", "proc", fixture)
+	err := filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		dst := filepath.Join(p.dir, rel)
+		if d.IsDir() {
+			return os.MkdirAll(dst, 0o755)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(dst, b, 0o644)
+	})
+	if err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+func (p *fakeProc) write(name, content string) {
+	p.t.Helper()
+	if err := os.WriteFile(filepath.Join(p.dir, name), []byte(content), 0o644); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+func (p *fakeProc) remove(name string) {
+	p.t.Helper()
+	if err := os.RemoveAll(filepath.Join(p.dir, name)); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// allSources returns every source reading dir, per-CPU on and the default disk exclusion.
+func allSources(t *testing.T, dir string) []Source {
+	t.Helper()
+	fs, err := procfs.NewFS(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bd, err := blockdevice.NewFS(dir, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []Source{
+		NewCPU(fs, CPUConfig{PerCPU: true}),
+		NewMemory(fs),
+		NewLoad(fs),
+		NewPressure(fs),
+		NewDisk(bd, DiskConfig{Exclude: mustCompile(DefaultDiskExclude)}),
+	}
+}
+
+type testSampler struct {
+	*Sampler
+	clock *fakeClock
+	logs  *bytes.Buffer
+}
+
+func newTestSampler(t *testing.T, sources []Source, interval, window time.Duration) *testSampler {
+	t.Helper()
+	clock := &fakeClock{now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	logs := &bytes.Buffer{}
+	s, err := NewSampler(SamplerConfig{
+		Interval: interval, Window: window, Timeout: interval, Now: clock.Now,
+		Logger: slog.New(slog.NewTextHandler(logs, nil)),
+	}, sources)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testSampler{Sampler: s, clock: clock, logs: logs}
+}
+
+// metrics renders the exposition and returns its samples keyed by `name{labels}`.
+func (s *testSampler) metrics(t *testing.T) map[string]float64 {
+	t.Helper()
+	body, err := s.Exposition(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return parseSamples(t, body)
+}
+
+func parseSamples(t *testing.T, body []byte) map[string]float64 {
+	t.Helper()
+	out := map[string]float64{}
+	for _, line := range strings.Split(string(body), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			t.Fatalf("bad sample line %q: %v", line, err)
+		}
+		if _, dup := out[line[:i]]; dup {
+			t.Fatalf("duplicate series %q", line[:i])
+		}
+		out[line[:i]] = v
+	}
+	return out
+}
+
+func gunzip(t *testing.T, r io.Reader) []byte {
+	t.Helper()
+	b, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func mustCompile(s string) *regexp.Regexp { return regexp.MustCompile(s) }

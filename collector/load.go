@@ -1,0 +1,48 @@
+package collector
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/prometheus/procfs"
+)
+
+var loadFamilies = [3]*Family{
+	{Name: "servermon_load1", Help: "1-minute load average (runnable plus uninterruptible tasks)", Target: "load1"},
+	{Name: "servermon_load5", Help: "5-minute load average (runnable plus uninterruptible tasks)"},
+	{Name: "servermon_load15", Help: "15-minute load average (runnable plus uninterruptible tasks)"},
+}
+
+type loadSource struct {
+	fs     procfs.FS
+	loads  [3]float64
+	gauges [3]*Gauge
+}
+
+// NewLoad returns the source of /proc/loadavg.
+func NewLoad(fs procfs.FS) Source { return &loadSource{fs: fs} }
+
+func (l *loadSource) Name() string { return "load" }
+
+func (l *loadSource) Read(time.Time) error {
+	la, err := l.fs.LoadAvg()
+	if err != nil {
+		return fmt.Errorf("reading loadavg: %w", err)
+	}
+	l.loads = [3]float64{la.Load1, la.Load5, la.Load15}
+	for _, v := range l.loads {
+		if v < 0 {
+			return fmt.Errorf("loadavg: negative load %g", v)
+		}
+	}
+	return nil
+}
+
+func (l *loadSource) Update(st *Store) {
+	for i, f := range loadFamilies {
+		if l.gauges[i] == nil {
+			l.gauges[i] = st.Gauge(f)
+		}
+		st.Set(l.gauges[i], l.loads[i])
+	}
+}

@@ -1,0 +1,95 @@
+package collector
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/prometheus/procfs"
+)
+
+var pressureFamily = &Family{
+	Name:       "servermon_pressure_stalled_ratio",
+	Help:       "Share of wall time in which some (kind=some) or all non-idle (kind=full) tasks were stalled on the resource, from /proc/pressure totals.",
+	LabelNames: []string{"resource", "kind"},
+	Max:        1,
+}
+
+var pressureResources = [...]string{"cpu", "io", "memory"}
+
+// psiReading is one resource's stall totals in microseconds; present is false where the kernel has no such file.
+type psiReading struct {
+	present    bool
+	some, full uint64
+	hasFull    bool
+}
+
+type pressureSource struct {
+	fs procfs.FS
+
+	at, prevAt time.Time
+	cur, prev  [len(pressureResources)]psiReading
+	hasPrev    bool
+
+	some, full [len(pressureResources)]*Gauge
+}
+
+// NewPressure returns the source of /proc/pressure/{cpu,io,memory}. A kernel without PSI (before 4.20, or booted
+// without psi=1) is not a fault: the family is simply absent.
+func NewPressure(fs procfs.FS) Source { return &pressureSource{fs: fs} }
+
+func (p *pressureSource) Name() string { return "pressure" }
+
+func (p *pressureSource) Read(now time.Time) error {
+	var next [len(pressureResources)]psiReading
+	for i, r := range pressureResources {
+		st, err := p.fs.PSIStatsForResource(r)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("reading pressure/%s: %w", r, err)
+		}
+		if st.Some == nil {
+			return fmt.Errorf("pressure/%s: no \"some\" line", r)
+		}
+		next[i] = psiReading{present: true, some: st.Some.Total}
+		if st.Full != nil {
+			next[i].full, next[i].hasFull = st.Full.Total, true
+		}
+	}
+	p.prev, p.prevAt, p.cur, p.at = p.cur, p.at, next, now
+	return nil
+}
+
+func (p *pressureSource) Update(st *Store) {
+	dt := p.at.Sub(p.prevAt).Seconds()
+	for i, cur := range p.cur {
+		if !cur.present {
+			st.Remove(p.some[i])
+			st.Remove(p.full[i])
+			p.some[i], p.full[i] = nil, nil
+			continue
+		}
+		if p.some[i] == nil {
+			p.some[i] = st.Gauge(pressureFamily, pressureResources[i], "some")
+		}
+		if cur.hasFull && p.full[i] == nil {
+			p.full[i] = st.Gauge(pressureFamily, pressureResources[i], "full")
+		}
+		prev := p.prev[i]
+		if !p.hasPrev || !prev.present || dt <= 0 {
+			continue
+		}
+		if d, ok := counterDelta(cur.some, prev.some); ok {
+			st.Observe(p.some[i], d/1e6, dt)
+		}
+		if cur.hasFull && prev.hasFull {
+			if d, ok := counterDelta(cur.full, prev.full); ok {
+				st.Observe(p.full[i], d/1e6, dt)
+			}
+		}
+	}
+	p.hasPrev = true
+}

@@ -1,0 +1,245 @@
+package collector
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Observer is told about every sample and contributes families to the exposition, e.g. the forecasts.
+// Both methods run with the sampler's lock held, so an Observer needs no locking of its own for this state.
+type Observer interface {
+	// ObserveSample is called after every sample, once the store holds the new interval's values.
+	ObserveSample(now time.Time, st *Store)
+	// AppendMetrics appends the observer's families, in the Prometheus text format.
+	AppendMetrics(b []byte) []byte
+}
+
+// SamplerConfig configures the background sampler.
+type SamplerConfig struct {
+	// Interval between two samples (--sample.interval).
+	Interval time.Duration
+	// Window over which averages and peaks are computed (--sample.window).
+	Window time.Duration
+	// Timeout bounds one source's read; a source still reading after it is reported failed and skipped until
+	// its read returns.
+	Timeout time.Duration
+	// Now is the clock; time.Now when nil. Tests inject a fake one.
+	Now func() time.Time
+	// Logger receives one line per distinct source failure and one when it recovers.
+	Logger *slog.Logger
+}
+
+// Validate reports a configuration the sampler cannot work with.
+func (c SamplerConfig) Validate() error {
+	switch {
+	case c.Interval <= 0:
+		return fmt.Errorf("sample interval must be positive, got %s", c.Interval)
+	case c.Window < c.Interval:
+		return fmt.Errorf("sample window %s must be at least the sample interval %s", c.Window, c.Interval)
+	case c.Window/c.Interval > 100000:
+		return fmt.Errorf("sample window %s holds more than 100000 intervals of %s", c.Window, c.Interval)
+	case c.Timeout <= 0 || c.Timeout > c.Interval:
+		return fmt.Errorf("collector timeout %s must be positive and at most the sample interval %s", c.Timeout, c.Interval)
+	}
+	return nil
+}
+
+type sourceState struct {
+	src      Source
+	done     chan error
+	busy     bool // a read is still running past its timeout
+	success  bool
+	duration time.Duration
+	lastErr  string
+}
+
+// Sampler samples every source at a fixed interval into a Store and renders the exposition body.
+type Sampler struct {
+	cfg       SamplerConfig
+	logger    *slog.Logger
+	sources   []*sourceState
+	observers []Observer
+	timer     *time.Timer
+
+	mu    sync.Mutex
+	store *Store
+
+	cache exposition
+}
+
+type exposition struct {
+	seq      uint64
+	plain    []byte
+	gzipped  []byte
+	gzipSeq  uint64
+	gzWriter *gzip.Writer
+}
+
+// NewSampler returns a sampler of the given sources; it does not sample until Sample or Run is called.
+func NewSampler(cfg SamplerConfig, sources []Source, observers ...Observer) (*Sampler, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	// The ring holds the window plus slack for ticks that arrive early; late ticks only make it cover more time.
+	capacity := int(cfg.Window/cfg.Interval) + 2
+	s := &Sampler{cfg: cfg, logger: cfg.Logger, observers: observers, store: newStore(capacity)}
+	seen := map[string]bool{}
+	for _, src := range sources {
+		if seen[src.Name()] {
+			return nil, fmt.Errorf("source %q registered twice", src.Name())
+		}
+		seen[src.Name()] = true
+		s.sources = append(s.sources, &sourceState{src: src, done: make(chan error, 1)})
+	}
+	return s, nil
+}
+
+// Run samples every Interval until ctx is done. The first sample is taken at once.
+func (s *Sampler) Run(ctx context.Context) {
+	t := time.NewTicker(s.cfg.Interval)
+	defer t.Stop()
+	for {
+		s.Sample()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Sample takes one sample of every source at the clock's current time.
+func (s *Sampler) Sample() {
+	now := s.cfg.Now()
+	started := s.startReads(now)
+	s.awaitReads(started)
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.store.begin(now)
+	for _, st := range s.sources {
+		if st.success && !st.busy {
+			st.src.Update(s.store)
+		}
+	}
+	s.store.expire(now.Add(-s.cfg.Window))
+	for _, o := range s.observers {
+		o.ObserveSample(now, s.store)
+	}
+}
+
+// startReads starts a read of every source that is not still busy with an earlier one, and returns when they
+// started (for the durations).
+func (s *Sampler) startReads(now time.Time) time.Time {
+	started := time.Now()
+	for _, st := range s.sources {
+		if st.busy {
+			select {
+			case <-st.done: // the late read finished; its reading stays as the source's previous one
+				st.busy = false
+			default:
+				st.success = false
+				continue
+			}
+		}
+		go func(st *sourceState) { st.done <- st.src.Read(now) }(st)
+	}
+	return started
+}
+
+func (s *Sampler) awaitReads(started time.Time) {
+	if s.timer == nil {
+		s.timer = time.NewTimer(s.cfg.Timeout)
+	} else {
+		s.timer.Reset(s.cfg.Timeout)
+	}
+	expired := false
+	for _, st := range s.sources {
+		if st.busy {
+			continue
+		}
+		var err error
+		if expired {
+			select {
+			case err = <-st.done:
+			default:
+				err = errTimeout
+			}
+		} else {
+			select {
+			case err = <-st.done:
+			case <-s.timer.C:
+				expired = true
+				err = errTimeout
+			}
+		}
+		st.duration = time.Since(started)
+		if errors.Is(err, errTimeout) {
+			st.busy = true
+			err = fmt.Errorf("read took longer than %s", s.cfg.Timeout)
+		}
+		s.report(st, err)
+	}
+	if !expired && !s.timer.Stop() {
+		<-s.timer.C
+	}
+}
+
+var errTimeout = errors.New("timeout")
+
+// report records a source's outcome, logging a failure once per distinct message and once on recovery.
+func (s *Sampler) report(st *sourceState, err error) {
+	st.success = err == nil
+	switch {
+	case err != nil && err.Error() != st.lastErr:
+		st.lastErr = err.Error()
+		s.logger.Error("collector failed", "collector", st.src.Name(), "err", err)
+	case err == nil && st.lastErr != "":
+		st.lastErr = ""
+		s.logger.Info("collector recovered", "collector", st.src.Name())
+	}
+}
+
+// Exposition returns the body of /metrics for the latest sample, gzip-compressed when asked. Bodies are rendered
+// at most once per sample and shared by all scrapes until the next one; callers must not modify them.
+func (s *Sampler) Exposition(gzipped bool) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := &s.cache
+	if c.plain == nil || c.seq != s.store.seq {
+		c.plain = s.render(make([]byte, 0, len(c.plain)+512))
+		c.seq = s.store.seq
+	}
+	if !gzipped {
+		return c.plain, nil
+	}
+	if c.gzipped == nil || c.gzipSeq != c.seq {
+		var buf bytes.Buffer
+		buf.Grow(len(c.plain) / 4)
+		if c.gzWriter == nil {
+			c.gzWriter, _ = gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+		} else {
+			c.gzWriter.Reset(&buf)
+		}
+		if _, err := c.gzWriter.Write(c.plain); err != nil {
+			return nil, fmt.Errorf("compressing exposition: %w", err)
+		}
+		if err := c.gzWriter.Close(); err != nil {
+			return nil, fmt.Errorf("compressing exposition: %w", err)
+		}
+		c.gzipped, c.gzipSeq = buf.Bytes(), c.seq
+	}
+	return c.gzipped, nil
+}
