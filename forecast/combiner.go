@@ -1,0 +1,263 @@
+package forecast
+
+import (
+	"math"
+	"slices"
+)
+
+// Layout of one pending-forecast row: every model's forecast, then the combined point and the published bounds.
+const (
+	rowPoint = numModels
+	rowLower = numModels + 1
+	rowUpper = numModels + 2
+	rowLen   = numModels + 3
+)
+
+const (
+	// minScored is how many forecasts at a horizon must have been scored against the truth before that horizon's
+	// forecasts (and its error ratio) are published; the interval quantiles are initialised from these errors.
+	minScored = 32
+	// topModels is how many of the best models (by recent MAE) are averaged.
+	topModels = 3
+	// qtRate is the step of the quantile tracker in units of the interval scale σ (see combiner).
+	qtRate = 0.05
+)
+
+// combiner turns the model bank into one forecast k steps ahead and a prediction interval, using only the models'
+// own out-of-sample errors at that horizon.
+//
+// Scoring: every step each model's forecast for t+k is kept in a ring of k rows (float32); when the value at t+k
+// arrives it is scored and each model's MAE is updated as an exponentially weighted mean
+// MAE_m ← MAE_m + λ(|e_m| − MAE_m) with λ = 1/min(scored, memory(k)), memory(k) = 100 + k steps (errors at long
+// horizons overlap, so they need a longer memory to be as informative).
+//
+// Combination: the topModels models with the lowest MAE are averaged with weights ∝ 1/MAE_m². The naive model is
+// always a candidate, so where nothing beats it the combination is (close to) naive.
+//
+// Interval: with σ = the combination's own decayed MAE at this horizon (at the forecast origin), the bounds are
+// point + q_lo·σ and point + q_hi·σ. q_lo and q_hi start as the empirical α/2 and 1−α/2 quantiles (α = 1 −
+// Coverage) of the first minScored signed errors divided by σ, and then follow a quantile tracker (online
+// conformal / "conformal PID" P-step): when the truth of a forecast arrives,
+//
+//	q_hi ← q_hi + η·(1{y > upper} − α/2),   q_lo ← q_lo − η·(1{y < lower} − α/2),   η = qtRate
+//
+// using the bounds that were actually published for that forecast. Summing the updates shows that the long-run
+// fraction of misses above (below) equals α/2 up to (q_T − q_0)/(η·T), whatever the error distribution, so coverage
+// tracks the target on heavy-tailed and shifting series.
+type combiner struct {
+	k      int
+	robust bool // excludes the raw naive and OLS models (used as the anomaly reference)
+	alpha  float64
+
+	mae       [numModels]float64
+	scored    int64
+	maeComb   float64
+	maeNaive  float64
+	qLo, qHi  float64
+	qInit     bool
+	initErr   [minScored]float64
+	rows      []float32
+	pos       int
+	w         [numModels]float64
+	cur       Prediction
+	upWidth   float64 // unclamped upper − point of cur
+	hasBounds bool
+}
+
+func newCombiner(k int, robust bool, alpha float64) combiner {
+	c := combiner{k: k, robust: robust, alpha: alpha, rows: make([]float32, k*rowLen)}
+	c.reset()
+	return c
+}
+
+func (c *combiner) reset() {
+	rows, k, robust, alpha := c.rows, c.k, c.robust, c.alpha
+	*c = combiner{k: k, robust: robust, alpha: alpha, rows: rows}
+	nan := float32(math.NaN())
+	for i := range c.rows {
+		c.rows[i] = nan
+	}
+	c.cur = Prediction{math.NaN(), math.NaN(), math.NaN()}
+}
+
+func (c *combiner) memory() float64 { return float64(100 + c.k) }
+
+func (c *combiner) allowed(m int) bool {
+	return !c.robust || (m != mNaive && m != mOLSShort && m != mOLSLong)
+}
+
+// score compares the forecasts made k steps ago with the newly arrived value v.
+func (c *combiner) score(v float64) {
+	row := c.rows[c.pos*rowLen : (c.pos+1)*rowLen]
+	point := float64(row[rowPoint])
+	if math.IsNaN(point) {
+		return
+	}
+	c.scored++
+	lambda := 1 / min(float64(c.scored), c.memory())
+	for m := range numModels {
+		c.mae[m] += lambda * (math.Abs(v-float64(row[m])) - c.mae[m])
+	}
+	e := v - point
+	c.maeComb += lambda * (math.Abs(e) - c.maeComb)
+	c.maeNaive += lambda * (math.Abs(v-float64(row[mNaive])) - c.maeNaive)
+	if c.qInit {
+		lo, hi := float64(row[rowLower]), float64(row[rowUpper])
+		if !math.IsNaN(lo) && !math.IsNaN(hi) {
+			c.qHi += qtRate * (b2f(v > hi) - c.alpha/2)
+			c.qLo -= qtRate * (b2f(v < lo) - c.alpha/2)
+		}
+		return
+	}
+	c.initErr[c.scored-1] = e
+	if c.scored == minScored {
+		sc := c.scale(point)
+		buf := c.initErr
+		slices.Sort(buf[:])
+		c.qLo = empiricalQuantile(buf[:], c.alpha/2) / sc
+		c.qHi = empiricalQuantile(buf[:], 1-c.alpha/2) / sc
+		c.qInit = true
+	}
+}
+
+// scale is σ of the interval: the decayed MAE of the combination, floored so a constant series gets a finite
+// (tiny) width.
+func (c *combiner) scale(point float64) float64 {
+	return max(c.maeComb, 1e-9*max(1, math.Abs(point)))
+}
+
+// predict combines the model forecasts preds (k steps ahead) into c.cur and records the row for later scoring.
+func (c *combiner) predict(preds *[numModels]float64, lo, hi float64) {
+	c.weights()
+	p := 0.0
+	for m, w := range c.w {
+		if w != 0 {
+			p += w * preds[m]
+		}
+	}
+	p = clamp(p, lo, hi)
+	sc := c.scale(p)
+	c.upWidth = math.NaN()
+	lower, upper := math.NaN(), math.NaN()
+	c.hasBounds = c.qInit
+	if c.qInit {
+		ql, qh := c.qLo, c.qHi
+		if ql > qh {
+			ql, qh = (ql+qh)/2, (ql+qh)/2
+		}
+		lower, upper = clamp(p+ql*sc, lo, hi), clamp(p+qh*sc, lo, hi)
+		c.upWidth = qh * sc
+	}
+	c.cur = Prediction{Point: p, Lower: lower, Upper: upper}
+	row := c.rows[c.pos*rowLen : (c.pos+1)*rowLen]
+	for m := range numModels {
+		row[m] = float32(preds[m])
+	}
+	row[rowPoint] = float32(p)
+	row[rowLower] = float32(lower)
+	row[rowUpper] = float32(upper)
+	c.pos++
+	if c.pos == c.k {
+		c.pos = 0
+	}
+}
+
+// weights sets c.w: inverse squared MAE over the topModels best allowed models; before any score the naive model
+// (the cleaned last value for the robust combiner) gets all the weight.
+func (c *combiner) weights() {
+	c.w = [numModels]float64{}
+	if c.scored == 0 {
+		if c.robust {
+			c.w[mCleanLast] = 1
+		} else {
+			c.w[mNaive] = 1
+		}
+		return
+	}
+	var best [topModels]int
+	nb := 0
+	for m := range numModels {
+		if !c.allowed(m) || math.IsNaN(c.mae[m]) {
+			continue
+		}
+		// insertion into the sorted top list
+		i := nb
+		if nb < topModels {
+			nb++
+		} else if !(c.mae[m] < c.mae[best[topModels-1]]) {
+			continue
+		} else {
+			i = topModels - 1
+		}
+		for i > 0 && c.mae[m] < c.mae[best[i-1]] {
+			best[i] = best[i-1]
+			i--
+		}
+		best[i] = m
+	}
+	if nb == 0 {
+		c.w[mCleanLast] = 1
+		return
+	}
+	if c.mae[best[0]] == 0 {
+		c.w[best[0]] = 1
+		return
+	}
+	sum := 0.0
+	for _, m := range best[:nb] {
+		w := 1 / (c.mae[m] * c.mae[m])
+		c.w[m] = w
+		sum += w
+	}
+	for _, m := range best[:nb] {
+		c.w[m] /= sum
+	}
+}
+
+// errorRatio is the decayed MAE of the combination over that of the naive forecast.
+func (c *combiner) errorRatio() (float64, bool) {
+	if c.scored < minScored {
+		return 0, false
+	}
+	if c.maeNaive == 0 {
+		if c.maeComb == 0 {
+			return 1, true
+		}
+		return math.Inf(1), true
+	}
+	return c.maeComb / c.maeNaive, true
+}
+
+// empiricalQuantile is the type-7 (linear interpolation) quantile of the sorted x.
+func empiricalQuantile(sorted []float64, q float64) float64 {
+	n := len(sorted)
+	if n == 0 {
+		return math.NaN()
+	}
+	h := q * float64(n-1)
+	i := int(math.Floor(h))
+	if i >= n-1 {
+		return sorted[n-1]
+	}
+	if i < 0 {
+		return sorted[0]
+	}
+	return sorted[i] + (h-float64(i))*(sorted[i+1]-sorted[i])
+}
+
+func clamp(v, lo, hi float64) float64 {
+	if v < lo {
+		return lo
+	}
+	if v > hi {
+		return hi
+	}
+	return v
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

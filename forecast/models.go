@@ -1,0 +1,186 @@
+package forecast
+
+import "math"
+
+// The candidate models. Each is updated in O(1) (amortised) per step and forecasts any number of steps ahead.
+// "Cleaned" inputs are the values after the outlier filter of the anomaly detector (a lone spike is replaced by the
+// one-step forecast; see anomaly.go), so a spike does not drag levels and trends.
+const (
+	mNaive     = iota // last raw value (the "value stays where it is" baseline; always a candidate)
+	mCleanLast        // last cleaned value
+	mEWMAFast         // exponential smoothing of cleaned values, α = 0.5
+	mEWMAMid          // α = 0.15
+	mEWMASlow         // α = 0.04
+	mMedShort         // rolling median of the newest 5 raw values
+	mMedMid           // … 15 raw values
+	mMedLong          // … 60 raw values
+	mHolt             // damped Holt trend on cleaned values
+	mOLSShort         // least-squares line over the newest 30 values (predict_linear)
+	mOLSLong          // … 360 values
+	mHarmFast         // daily Fourier cycle + fast deseasonalised level
+	mHarmSlow         // daily Fourier cycle + slow deseasonalised level
+	numModels
+)
+
+var modelNames = [numModels]string{
+	"naive", "clean_last", "ewma_0.5", "ewma_0.15", "ewma_0.04", "median_5", "median_15", "median_60",
+	"holt_damped", "ols_30", "ols_360", "harmonic_fast", "harmonic_slow",
+}
+
+// Model parameters (read-only tables).
+var (
+	ewmaAlpha  = [3]float64{0.5, 0.15, 0.04}
+	medWindows = [3]int{5, 15, maxMedianWin}
+	olsWindows = [2]int{30, 360}
+	harmAlpha  = [2]float64{0.2, 0.03}
+)
+
+const (
+	holtAlpha    = 0.3
+	holtBeta     = 0.05
+	holtPhi      = 0.95
+	maxMedianWin = 60
+)
+
+// bank holds the state of all candidate models.
+type bank struct {
+	started bool
+	last    float64 // raw
+	clean   float64
+	ewma    [3]float64
+	holtL   float64
+	holtB   float64
+	med     [3]float64
+	ols     [2]olsWindow
+	harm    harmonic
+	hlev    [2]float64 // deseasonalised levels
+	idx     int64      // step index of the newest update
+
+	scratch [maxMedianWin]float64
+}
+
+func newBank(stepNs int64, historySteps int) bank {
+	b := bank{harm: newHarmonic(stepNs, historySteps)}
+	for i, w := range olsWindows {
+		b.ols[i].w = min(w, historySteps-1)
+	}
+	return b
+}
+
+func (b *bank) reset() {
+	harm := b.harm
+	harm.reset()
+	ols := b.ols
+	*b = bank{harm: harm}
+	for i := range ols {
+		b.ols[i] = olsWindow{w: ols[i].w}
+	}
+}
+
+// update feeds the raw value y (already the newest value of h) and its cleaned version c at step idx.
+func (b *bank) update(idx int64, y, c float64, h *ring) {
+	b.idx = idx
+	s := b.harm.seasonal(idx)
+	if !b.started {
+		b.started = true
+		b.clean = c
+		for i := range b.ewma {
+			b.ewma[i] = c
+		}
+		b.holtL, b.holtB = c, 0
+		b.hlev = [2]float64{c - s, c - s}
+	} else {
+		for i, a := range ewmaAlpha {
+			b.ewma[i] += a * (c - b.ewma[i])
+		}
+		prevL := b.holtL
+		b.holtL = holtAlpha*c + (1-holtAlpha)*(b.holtL+holtPhi*b.holtB)
+		b.holtB = holtBeta*(b.holtL-prevL) + (1-holtBeta)*holtPhi*b.holtB
+		for i, a := range harmAlpha {
+			b.hlev[i] += a * (c - s - b.hlev[i])
+		}
+	}
+	b.last, b.clean = y, c
+	for i, w := range medWindows {
+		n := h.copyNewest(b.scratch[:w])
+		b.med[i] = median(b.scratch[:n])
+	}
+	for i := range b.ols {
+		b.ols[i].add(h)
+	}
+	b.harm.update(idx, c)
+}
+
+// predict writes each model's forecast j >= 1 steps ahead into out. seas is s(t + j·Step) from seasonalAt.
+func (b *bank) predict(j int, seas float64, out *[numModels]float64) {
+	fj := float64(j)
+	out[mNaive] = b.last
+	out[mCleanLast] = b.clean
+	out[mEWMAFast] = b.ewma[0]
+	out[mEWMAMid] = b.ewma[1]
+	out[mEWMASlow] = b.ewma[2]
+	out[mMedShort] = b.med[0]
+	out[mMedMid] = b.med[1]
+	out[mMedLong] = b.med[2]
+	// Damped trend: L + B·Σ_{i=1..j} φ^i = L + B·φ(1−φ^j)/(1−φ).
+	out[mHolt] = b.holtL + b.holtB*holtPhi*(1-math.Pow(holtPhi, fj))/(1-holtPhi)
+	for i := range b.ols {
+		a, s := b.ols[i].line()
+		out[mOLSShort+i] = a + s*fj
+	}
+	out[mHarmFast] = b.hlev[0] + seas
+	out[mHarmSlow] = b.hlev[1] + seas
+}
+
+// seasonalAt is the harmonic seasonal term j steps after the newest update.
+func (b *bank) seasonalAt(j int) float64 { return b.harm.seasonal(b.idx + int64(j)) }
+
+// median returns the median of x (the upper one for an even count), reordering x. O(len(x)) expected.
+func median(x []float64) float64 {
+	if len(x) == 0 {
+		return math.NaN()
+	}
+	return quickselect(x, len(x)/2)
+}
+
+// quickselect returns the k-th smallest element of x (0-based), reordering x. It uses median-of-three pivots and
+// is allocation-free.
+func quickselect(x []float64, k int) float64 {
+	lo, hi := 0, len(x)-1
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if x[mid] < x[lo] {
+			x[mid], x[lo] = x[lo], x[mid]
+		}
+		if x[hi] < x[lo] {
+			x[hi], x[lo] = x[lo], x[hi]
+		}
+		if x[hi] < x[mid] {
+			x[hi], x[mid] = x[mid], x[hi]
+		}
+		pivot := x[mid]
+		i, j := lo, hi
+		for i <= j {
+			for x[i] < pivot {
+				i++
+			}
+			for x[j] > pivot {
+				j--
+			}
+			if i <= j {
+				x[i], x[j] = x[j], x[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return x[k]
+		}
+	}
+	return x[k]
+}

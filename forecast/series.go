@@ -1,0 +1,194 @@
+package forecast
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"time"
+)
+
+// minHistorySteps is the least number of steps (real or gap-filled) a series must have seen before any forecast is
+// published. Together with minScored it makes a horizon of k steps available after max(60, k + minScored) steps:
+// 92 s for a 1 m horizon at a 1 s step, 1 h 32 m for a 1 h horizon at the default 1 m step.
+const minHistorySteps = 60
+
+// Prediction is a point forecast and the bounds of its prediction interval (Config.Coverage).
+type Prediction struct{ Point, Lower, Upper float64 }
+
+// Series is one forecast series. Not safe for concurrent use (the caller serialises).
+//
+// Memory with the default config is about 140 KiB: 45 KiB of float32 history (11520 steps) and 92 KiB of pending
+// forecasts ((5+60+360+1440+1) rows × 16 float32), see BenchmarkPush for the per-step cost.
+type Series struct {
+	cfg     Config
+	stepNs  int64
+	hist    ring
+	bank    bank
+	combs   []combiner // one per cfg.Horizons entry
+	order   []int      // indices into combs by increasing horizon
+	ref     combiner   // robust one-step combiner: anomaly reference and input cleaning
+	anom    anomalyState
+	has     bool
+	lastIdx int64
+	lastV   float64
+	steps   int64 // steps (real and filled) since the last reset
+
+	preds   [numModels]float64
+	scratch [anomalyWindow]float64
+}
+
+// NewSeries returns an empty series for cfg, which must be valid.
+func NewSeries(cfg Config) (*Series, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("new forecast series: %w", err)
+	}
+	cfg.Horizons = slices.Clone(cfg.Horizons)
+	histSteps := int(cfg.History / cfg.Step)
+	s := &Series{
+		cfg:    cfg,
+		stepNs: int64(cfg.Step),
+		hist:   newRing(histSteps),
+		bank:   newBank(int64(cfg.Step), histSteps),
+		combs:  make([]combiner, len(cfg.Horizons)),
+		order:  make([]int, len(cfg.Horizons)),
+		ref:    newCombiner(1, true, 1-cfg.Coverage),
+	}
+	for i, h := range cfg.Horizons {
+		s.combs[i] = newCombiner(int(h/cfg.Step), false, 1-cfg.Coverage)
+		s.order[i] = i
+	}
+	slices.SortFunc(s.order, func(a, b int) int { return s.combs[a].k - s.combs[b].k })
+	return s, nil
+}
+
+// Config returns the series' configuration.
+func (s *Series) Config() Config {
+	c := s.cfg
+	c.Horizons = slices.Clone(c.Horizons)
+	return c
+}
+
+func (s *Series) reset() {
+	s.hist.reset()
+	s.bank.reset()
+	for i := range s.combs {
+		s.combs[i].reset()
+	}
+	s.ref.reset()
+	s.anom.reset()
+	s.has, s.lastIdx, s.lastV, s.steps = false, 0, 0, 0
+}
+
+// Push appends the value of the step starting at t (floored to a multiple of Step since the Unix epoch). It
+// returns false, changing nothing, when v is NaN or ±Inf or when t is not after the newest pushed step.
+//
+// Missing steps between the previous push and t are filled by linear interpolation between the two values; they
+// advance the models but are never scored or counted as anomaly errors. A gap of History or more resets the series.
+// Cost: O(1) per step (amortised; a gap costs O(gap)), no allocations.
+func (s *Series) Push(t time.Time, v float64) bool {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return false
+	}
+	idx := stepIndex(t, s.stepNs)
+	if s.has {
+		if idx <= s.lastIdx {
+			return false
+		}
+		gap := idx - s.lastIdx - 1
+		if gap >= int64(len(s.hist.buf)) {
+			s.reset()
+		} else {
+			prevIdx, prevV := s.lastIdx, s.lastV
+			for g := int64(1); g <= gap; g++ {
+				s.advance(prevIdx+g, prevV+(v-prevV)*float64(g)/float64(gap+1), true)
+			}
+		}
+	}
+	s.advance(idx, v, false)
+	return true
+}
+
+func (s *Series) advance(idx int64, v float64, filled bool) {
+	clean := s.anom.process(v, s.ref.cur.Point, s.has, filled)
+	if !filled {
+		s.ref.score(v)
+		for i := range s.combs {
+			s.combs[i].score(v)
+		}
+	}
+	s.hist.push(v)
+	s.bank.update(idx, v, clean, &s.hist)
+	s.has, s.lastIdx, s.lastV = true, idx, v
+	s.steps++
+	s.predictInto(&s.ref)
+	for i := range s.combs {
+		s.predictInto(&s.combs[i])
+	}
+}
+
+func (s *Series) predictInto(c *combiner) {
+	s.bank.predict(c.k, s.bank.seasonalAt(c.k), &s.preds)
+	c.predict(&s.preds, s.cfg.Min, s.cfg.Max)
+}
+
+func (s *Series) ready(c *combiner) bool {
+	return s.steps >= minHistorySteps && c.scored >= minScored && c.hasBounds
+}
+
+// Forecast returns the forecast for cfg.Horizons[h] made after the newest push. It is false for an unknown h and
+// while warming up: a horizon of k steps needs max(minHistorySteps, k + minScored) steps since the start (or the
+// last reset) so that minScored of its forecasts have been scored and its interval is calibrated.
+func (s *Series) Forecast(h int) (Prediction, bool) {
+	if h < 0 || h >= len(s.combs) || !s.ready(&s.combs[h]) {
+		return Prediction{}, false
+	}
+	return s.combs[h].cur, true
+}
+
+// ErrorRatio returns the rolling MAE of the published forecasts at cfg.Horizons[h] divided by that of the naive
+// forecast (the value at the origin), both exponentially weighted over about 100 + k scored forecasts; below 1 the
+// forecast beats naive. It is withheld until minScored forecasts have been scored.
+func (s *Series) ErrorRatio(h int) (float64, bool) {
+	if h < 0 || h >= len(s.combs) {
+		return 0, false
+	}
+	return s.combs[h].errorRatio()
+}
+
+// Anomaly returns the anomaly score of the newest pushed value (see anomalyState), whether it exceeds
+// Config.AnomalyThreshold, and false until minAnomalyErrors one-step errors have been seen.
+func (s *Series) Anomaly() (score float64, anomalous bool, ok bool) {
+	score, ok = s.anom.score(s.scratch[:])
+	if !ok {
+		return 0, false, false
+	}
+	return score, score > s.cfg.AnomalyThreshold, true
+}
+
+// HistorySeconds is the span of history held, in seconds (steps held × Step).
+func (s *Series) HistorySeconds() float64 {
+	return float64(s.hist.n) * s.cfg.Step.Seconds()
+}
+
+// Last returns the start of the newest pushed step and its value.
+func (s *Series) Last() (t time.Time, v float64, ok bool) {
+	if !s.has {
+		return time.Time{}, 0, false
+	}
+	return indexTime(s.lastIdx, s.stepNs), s.lastV, true
+}
+
+// ModelWeights returns, for diagnostics, the weight of each candidate model in the current forecast at
+// cfg.Horizons[h] (models without weight are omitted). It allocates; do not call it on the hot path.
+func (s *Series) ModelWeights(h int) (map[string]float64, bool) {
+	if h < 0 || h >= len(s.combs) || !s.has {
+		return nil, false
+	}
+	out := make(map[string]float64)
+	for m, w := range s.combs[h].w {
+		if w != 0 {
+			out[modelNames[m]] = w
+		}
+	}
+	return out, true
+}
