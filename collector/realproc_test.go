@@ -1,0 +1,62 @@
+package collector
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/procfs"
+	"github.com/prometheus/procfs/blockdevice"
+)
+
+// TestRealProc samples this machine's /proc for real: every ratio in [0, 1], every peak at or above its average.
+func TestRealProc(t *testing.T) {
+	if _, err := os.Stat("/proc/stat"); err != nil {
+		t.Fatalf("no /proc on this machine: %v", err) // the exporter is Linux-only; so is its test suite
+	}
+	fs, err := procfs.NewFS("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bd, err := blockdevice.NewFS("/proc", "/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sources := []Source{NewCPU(fs, CPUConfig{PerCPU: true}), NewMemory(fs), NewLoad(fs), NewPressure(fs),
+		NewDisk(bd, DiskConfig{Exclude: mustCompile(DefaultDiskExclude)})}
+	s, err := NewSampler(SamplerConfig{Interval: 100 * time.Millisecond, Window: time.Second, Timeout: 100 * time.Millisecond}, sources)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		s.Sample()
+		time.Sleep(100 * time.Millisecond)
+	}
+	body, err := s.Exposition(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := parseSamples(t, body)
+	for _, name := range []string{"servermon_cpu_usage_ratio", "servermon_cpu_usage_peak_ratio", "servermon_memory_usage_ratio",
+		"servermon_memory_total_bytes", "servermon_swap_usage_ratio", "servermon_load1"} {
+		if _, ok := got[name]; !ok {
+			t.Errorf("%s missing", name)
+		}
+	}
+	for k, v := range got {
+		name := strings.SplitN(k, "{", 2)[0]
+		if strings.HasSuffix(name, "_ratio") && (v < 0 || v > 1) {
+			t.Errorf("%s = %v outside [0, 1]", k, v)
+		}
+		if strings.HasPrefix(k, "servermon_collector_success") && v != 1 {
+			t.Errorf("%s = %v", k, v)
+		}
+		if strings.Contains(name, "_peak_") {
+			avg := strings.Replace(k, "_peak_", "_", 1)
+			if a, ok := got[avg]; !ok || v < a-1e-12 {
+				t.Errorf("%s = %v below its average %s = %v", k, v, avg, a)
+			}
+		}
+	}
+}
