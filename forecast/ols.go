@@ -6,7 +6,7 @@ import "math"
 // predict_linear(v[w·Step], h). With x = i − (n−1) for the n values y_0..y_{n−1} (oldest first, so the newest sits at
 // x = 0 like PromQL's t − t_eval) it keeps Sy = Σy and Sxy = Σx·y, updated in O(1) per step:
 //
-//	sliding one step:  Sxy' = Sxy − Sy + (n−1)·y_old   (every x drops by one, the oldest leaves),  Sy' = Sy − y_old + y_new
+//	sliding one step:  Sxy' = Sxy − Sy + n·y_old  (every x drops by one, the oldest leaves),  Sy' = Sy − y_old + y_new
 //	slope   b = (n·Sxy − Sx·Sy) / (n·Sxx − Sx²),  Sx = −n(n−1)/2,  Sxx = (n−1)n(2n−1)/6
 //	value   a = (Sy − b·Sx) / n,  forecast j steps ahead = a + b·j
 //
@@ -35,7 +35,7 @@ func (o *olsWindow) add(h *ring) {
 		return
 	}
 	old := h.back(o.n)
-	o.sxy = o.sxy - o.sy + float64(o.n-1)*old
+	o.sxy = o.sxy - o.sy + float64(o.n)*old
 	o.sy += y - old
 }
 
