@@ -8,9 +8,9 @@ import (
 )
 
 var loadFamilies = [3]*Family{
-	{Name: "servermon_load1", Help: "1-minute load average (runnable plus uninterruptible tasks)", Target: "load1"},
-	{Name: "servermon_load5", Help: "5-minute load average (runnable plus uninterruptible tasks)"},
-	{Name: "servermon_load15", Help: "15-minute load average (runnable plus uninterruptible tasks)"},
+	{Name: "servermon_load1", Help: "1-minute load average (runnable plus uninterruptible tasks).", Target: "load1"},
+	{Name: "servermon_load5", Help: "5-minute load average (runnable plus uninterruptible tasks)."},
+	{Name: "servermon_load15", Help: "15-minute load average (runnable plus uninterruptible tasks)."},
 }
 
 type loadSource struct {
