@@ -143,7 +143,7 @@ func (s *Sampler) Sample() {
 // startReads starts a read of every source that is not still busy with an earlier one, and returns when they
 // started (for the durations).
 func (s *Sampler) startReads(now time.Time) time.Time {
-	started := time.Now()
+	started := s.cfg.Now()
 	for _, st := range s.sources {
 		if st.busy {
 			select {
@@ -185,7 +185,7 @@ func (s *Sampler) awaitReads(started time.Time) {
 				err = errTimeout
 			}
 		}
-		st.duration = time.Since(started)
+		st.duration = s.cfg.Now().Sub(started)
 		if errors.Is(err, errTimeout) {
 			st.busy = true
 			err = fmt.Errorf("read took longer than %s", s.cfg.Timeout)
