@@ -51,9 +51,15 @@ func (c SamplerConfig) Validate() error {
 }
 
 type sourceState struct {
-	src      Source
-	done     chan error
-	busy     bool // a read is still running past its timeout
+	src  Source
+	done chan error
+
+	// Touched by the sampling goroutine only.
+	busy    bool // a read is still running past its timeout
+	readErr error
+	readDur time.Duration
+
+	// Guarded by Sampler.mu: what the exposition shows.
 	success  bool
 	duration time.Duration
 	lastErr  string
@@ -130,7 +136,8 @@ func (s *Sampler) Sample() {
 	defer s.mu.Unlock()
 	s.store.begin(now)
 	for _, st := range s.sources {
-		if st.success && !st.busy {
+		s.report(st)
+		if st.success {
 			st.src.Update(s.store)
 		}
 	}
@@ -150,7 +157,7 @@ func (s *Sampler) startReads(now time.Time) time.Time {
 			case <-st.done: // the late read finished; its reading stays as the source's previous one
 				st.busy = false
 			default:
-				st.success = false
+				st.readErr = fmt.Errorf("still reading after %s", s.cfg.Timeout)
 				continue
 			}
 		}
@@ -185,12 +192,12 @@ func (s *Sampler) awaitReads(started time.Time) {
 				err = errTimeout
 			}
 		}
-		st.duration = s.cfg.Now().Sub(started)
+		st.readDur = s.cfg.Now().Sub(started)
 		if errors.Is(err, errTimeout) {
 			st.busy = true
 			err = fmt.Errorf("read took longer than %s", s.cfg.Timeout)
 		}
-		s.report(st, err)
+		st.readErr = err
 	}
 	if !expired && !s.timer.Stop() {
 		<-s.timer.C
@@ -199,9 +206,10 @@ func (s *Sampler) awaitReads(started time.Time) {
 
 var errTimeout = errors.New("timeout")
 
-// report records a source's outcome, logging a failure once per distinct message and once on recovery.
-func (s *Sampler) report(st *sourceState, err error) {
-	st.success = err == nil
+// report publishes a source's outcome, logging a failure once per distinct message and once on recovery.
+func (s *Sampler) report(st *sourceState) {
+	err := st.readErr
+	st.success, st.duration = err == nil, st.readDur
 	switch {
 	case err != nil && err.Error() != st.lastErr:
 		st.lastErr = err.Error()
