@@ -1,0 +1,58 @@
+# servermon_exporter — build, run and test. `make help` lists the targets.
+
+GO        ?= go
+PKG       := github.com/prometheus/common/version
+VERSION   ?= $(shell cat VERSION)
+REVISION  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+BRANCH    ?= $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
+LDFLAGS   := -X $(PKG).Version=$(VERSION) -X $(PKG).Revision=$(REVISION) -X $(PKG).Branch=$(BRANCH) \
+             -X $(PKG).BuildUser=$(shell id -un)@$(shell hostname) -X $(PKG).BuildDate=$(shell date -u +%Y%m%d-%H:%M:%S)
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+FUZZTIME  ?= 10s
+ARGS      ?=
+
+.PHONY: help build run test test-go test-dashboards deps lint fmt dashboards bench fuzz clean
+
+help: ## List the targets.
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+build: ## Build servermon_exporter and servermon_backtest with version information.
+	$(GO) build -ldflags "$(LDFLAGS)" -o servermon_exporter ./cmd/servermon_exporter
+	$(GO) build -ldflags "$(LDFLAGS)" -o servermon_backtest ./cmd/servermon_backtest
+
+run: build ## Build and run the exporter on this machine (ARGS="--log.level=debug" to add flags).
+	./servermon_exporter $(ARGS)
+
+deps: ## Install what the tests need (Debian: prometheus for promtool, prometheus-alertmanager for amtool).
+	@.ci/deps
+
+test: deps test-go test-dashboards lint ## Everything CI checks: deps, the Go suites with -race, lint.
+
+test-go: ## The Go test suite with the race detector.
+	$(GO) test -race -count=1 ./...
+
+test-dashboards: ## Dashboard generator tests, and the committed JSON must be what it generates.
+	cd dashboards && $(GO) test -count=1 ./...
+	cd dashboards && $(GO) run ./cmd/generate
+	git diff --exit-code -- dashboards/
+
+dashboards: ## Regenerate the Grafana dashboards.
+	cd dashboards && $(GO) run ./cmd/generate
+
+lint: ## gofmt, go vet and staticcheck.
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+	cd dashboards && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...
+
+fmt: ## Format the Go code.
+	gofmt -w $$(git ls-files '*.go')
+
+bench: ## Go benchmarks of the hot paths.
+	$(GO) test -run '^$$' -bench . -benchmem ./collector/ ./forecast/ ./cmd/...
+
+fuzz: ## Run every fuzz target for FUZZTIME each (default 10s).
+	@.ci/fuzz $(FUZZTIME)
+
+clean: ## Remove built binaries.
+	rm -f servermon_exporter servermon_backtest
