@@ -163,7 +163,7 @@ func TestPushOrderingNaNAndAlignment(t *testing.T) {
 		t time.Time
 		v float64
 	}{
-		{t0, 2},                      // same step
+		{t0, 2},                       // same step
 		{t0.Add(59 * time.Second), 2}, // same step, unaligned
 		{t0.Add(-time.Minute), 2},     // earlier
 		{t0.Add(time.Minute), math.NaN()},

@@ -1,0 +1,65 @@
+package forecast
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+func warmSeries(b *testing.B, cfg Config, n int) (*Series, int) {
+	s := mustSeries(b, cfg)
+	r := rand.New(rand.NewPCG(1, 2))
+	vs := genTrendCycleAR(r, n, cfg.Step)
+	for i, v := range vs {
+		s.Push(t0.Add(time.Duration(i)*cfg.Step), v)
+	}
+	return s, n
+}
+
+// BenchmarkPush is the per-step cost of one series with the default config (4 horizons, 8d history), warmed up
+// with two days of data: go test -run=^$ -bench=. -benchmem ./forecast/
+func BenchmarkPush(b *testing.B) {
+	cfg := DefaultConfig()
+	s, i := warmSeries(b, cfg, 2*1440)
+	r := rand.New(rand.NewPCG(3, 4))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		s.Push(t0.Add(time.Duration(i)*cfg.Step), 50+r.NormFloat64())
+		i++
+	}
+}
+
+// BenchmarkSecondsUntil is the ETA over the full 24h path of the default config (the worst case: not crossed).
+func BenchmarkSecondsUntil(b *testing.B) {
+	s, _ := warmSeries(b, DefaultConfig(), 2*1440)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		s.SecondsUntil(1e9)
+	}
+}
+
+func BenchmarkMarshal(b *testing.B) {
+	s, _ := warmSeries(b, DefaultConfig(), 8*1440)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := s.MarshalBinary(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkUnmarshal(b *testing.B) {
+	s, _ := warmSeries(b, DefaultConfig(), 8*1440)
+	state, _ := s.MarshalBinary()
+	b.SetBytes(int64(len(state)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if err := s.UnmarshalBinary(state); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,54 @@
+package forecast
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+func TestSecondsUntil(t *testing.T) {
+	step := time.Minute
+	cfg := cfgWith(step, 5*time.Minute, time.Hour)
+	s := mustSeries(t, cfg)
+	if _, ok := s.SecondsUntil(1); ok {
+		t.Error("ETA before any data")
+	}
+	r := rand.New(rand.NewPCG(6, 6))
+	// A noisy rising trend: 0.001 per step from 0.2.
+	n := 400
+	for i := range n {
+		s.Push(t0.Add(time.Duration(i)*step), 0.2+0.001*float64(i)+0.002*r.NormFloat64())
+	}
+	_, last, _ := s.Last()
+	eta, ok := s.SecondsUntil(0.62)
+	if !ok {
+		t.Fatal("no ETA")
+	}
+	// The point path reaches 0.62 after about (0.62 − 0.6)/0.001 = 20 steps; the upper bound earlier, but not
+	// before the first step.
+	if !(eta > 0 && eta <= 21*60) {
+		t.Errorf("ETA to 0.62 from %v on a rising trend: %v s, want in (0, 1260]", last, eta)
+	}
+	if eta2, _ := s.SecondsUntil(0.64); !(eta2 > eta) {
+		t.Errorf("ETA to a higher threshold %v is not later than %v", eta2, eta)
+	}
+	// Beyond what the longest horizon supports: +Inf.
+	if eta, ok := s.SecondsUntil(10); !ok || !math.IsInf(eta, 1) {
+		t.Errorf("ETA to an unreachable threshold: %v %v, want +Inf", eta, ok)
+	}
+	if eta, ok := s.SecondsUntil(0.1); !ok || eta != 0 {
+		t.Errorf("ETA to a threshold already crossed: %v %v, want 0", eta, ok)
+	}
+}
+
+func TestSecondsUntilFlatSeriesIsInfinite(t *testing.T) {
+	s := mustSeries(t, cfgWith(time.Minute, 5*time.Minute, time.Hour))
+	r := rand.New(rand.NewPCG(6, 7))
+	for i := range 300 {
+		s.Push(t0.Add(time.Duration(i)*time.Minute), 0.3+0.01*r.NormFloat64())
+	}
+	if eta, ok := s.SecondsUntil(0.9); !ok || !math.IsInf(eta, 1) {
+		t.Errorf("flat series at 0.3, threshold 0.9: %v %v, want +Inf", eta, ok)
+	}
+}
