@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"regexp"
+	"strconv"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -16,6 +18,7 @@ import (
 	"github.com/xhit/go-str2duration/v2"
 
 	"github.com/servermon/servermon_exporter/collector"
+	"github.com/servermon/servermon_exporter/forecast"
 )
 
 // defaultListenAddress uses port 9843, unallocated on Prometheus' default port allocation list when chosen.
@@ -44,6 +47,7 @@ type forecastConfig struct {
 	history       time.Duration
 	horizons      []time.Duration
 	thresholds    map[string]float64 // by target, e.g. memory_usage_ratio
+	anomaly       float64            // anomaly score threshold
 	stateFile     string
 	stateInterval time.Duration
 }
@@ -89,6 +93,7 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	for _, t := range forecastThresholds {
 		thresholds[t.target] = app.Flag("forecast.threshold."+t.flag, "Threshold of "+t.target+" for servermon_forecast_seconds_until_threshold.").Default(t.value).Float64()
 	}
+	app.Flag("forecast.anomaly-threshold", "Anomaly score above which servermon_anomalous is 1.").Default(strconv.FormatFloat(forecast.DefaultAnomalyThreshold, 'g', -1, 64)).Float64Var(&f.anomaly)
 	app.Flag("forecast.state-file", "File in which forecast history and model state survive restarts (off when empty).").Default("").StringVar(&f.stateFile)
 	app.Flag("forecast.state-interval", "Interval between two saves of the state file (it is also saved on shutdown).").Default("5m").DurationVar(&f.stateInterval)
 	promslogflag.AddFlags(app, &cfg.log)
@@ -138,6 +143,9 @@ func (c *config) validate() error {
 	}
 	if c.telemetry == "" || c.telemetry[0] != '/' || c.telemetry == "/" {
 		return fmt.Errorf("--web.telemetry-path must be an absolute path other than /, got %q", c.telemetry)
+	}
+	if !(c.forecast.anomaly > 0) || math.IsInf(c.forecast.anomaly, 0) {
+		return fmt.Errorf("--forecast.anomaly-threshold must be positive and finite, got %g", c.forecast.anomaly)
 	}
 	if c.forecast.stateInterval <= 0 {
 		return fmt.Errorf("--forecast.state-interval must be positive, got %s", c.forecast.stateInterval)

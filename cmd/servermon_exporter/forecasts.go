@@ -64,7 +64,7 @@ func newForecaster(cfg forecastConfig, logger *slog.Logger) (*forecaster, error)
 // seriesConfig returns the forecast configuration of a target: the flags, and bounds that suit its unit.
 func (f *forecaster) seriesConfig(name string) forecast.Config {
 	c := forecast.DefaultConfig()
-	c.Step, c.History, c.Horizons = f.cfg.step, f.cfg.history, f.cfg.horizons
+	c.Step, c.History, c.Horizons, c.AnomalyThreshold = f.cfg.step, f.cfg.history, f.cfg.horizons, f.cfg.anomaly
 	c.Min, c.Max = 0, math.Inf(1)
 	if strings.HasSuffix(name, "_ratio") {
 		c.Max = 1
@@ -180,7 +180,7 @@ func (f *forecaster) AppendMetrics(b []byte) []byte {
 			return t.perTarget, v, ok
 		})
 	b = f.appendPerTarget(b, "servermon_anomalous",
-		fmt.Sprintf("Whether the anomaly score of the newest forecast step exceeds %g.", forecast.DefaultConfig().AnomalyThreshold),
+		fmt.Sprintf("Whether the anomaly score of the newest forecast step exceeds %g (--forecast.anomaly-threshold).", f.cfg.anomaly),
 		func(t *target) (string, float64, bool) {
 			_, a, ok := t.series.Anomaly()
 			if a {
