@@ -46,7 +46,7 @@ func Fleet() (dashboard.Dashboard, error) {
 			OverrideByName("ETA", cellColor("color-background")).
 			Height(10).Span(12)).
 		WithPanel(hostTable("Highest anomaly scores",
-			"The 50 highest anomaly scores now; above 4 a value is flagged anomalous.",
+			"The 50 highest anomaly scores now; above the exporter's --forecast.anomaly-threshold (default 4, coloured red here) a value is flagged anomalous.",
 			`topk(50, servermon_anomaly_score{`+sel+`})`, "Score", unitScore, true).
 			Decimals(1).
 			Thresholds(thresholds("green", at(3, "orange"), at(4, "red"))).

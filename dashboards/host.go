@@ -80,7 +80,7 @@ func Host() (dashboard.Dashboard, error) {
 	d.WithRow(dashboard.NewRowBuilder("Forecast quality")).
 		WithPanel(timeseries.NewPanelBuilder().
 			Title("Anomaly score").
-			Description("Distance of each forecast step's value from its one-step forecast, in robust units of recent errors; above 4 the exporter flags it anomalous (servermon_anomalous).").
+			Description("Distance of each forecast step's value from its one-step forecast, in robust units of recent errors; above --forecast.anomaly-threshold (default 4, the dashed line) the exporter flags it anomalous (servermon_anomalous).").
 			Datasource(datasourceRef()).
 			Targets(targets(query("A", `servermon_anomaly_score{`+sel+`}`, "{{target}} {{device}}"))).
 			Unit(unitScore).Min(0).Height(8).Span(8).LineWidth(1).
@@ -172,7 +172,7 @@ func etaStat() *stat.PanelBuilder {
 func anomalyStat() *stat.PanelBuilder {
 	return stat.NewPanelBuilder().
 		Title("Anomaly score now").
-		Description("Latest anomaly score per target; above 4 the exporter flags the value anomalous.").
+		Description("Latest anomaly score per target; above --forecast.anomaly-threshold (default 4, red here) the exporter flags the value anomalous.").
 		Datasource(datasourceRef()).
 		Targets(targets(query("A", `servermon_anomaly_score{`+sel+`}`, "{{target}} {{device}}"))).
 		Unit(unitScore).

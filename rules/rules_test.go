@@ -34,19 +34,22 @@ func TestPromtoolTestRules(t *testing.T) {
 	}
 }
 
-// TestEveryAlertIsUnitTested makes sure no alert ships without a promtool
-// case that expects it to fire.
+// TestEveryAlertIsUnitTested makes sure no alerting rule (name and
+// severity) ships without a promtool case expecting it to fire, and no alert
+// name without one expecting silence.
 func TestEveryAlertIsUnitTested(t *testing.T) {
 	type testFile struct {
 		Tests []struct {
 			AlertRuleTest []struct {
-				Alertname string           `yaml:"alertname"`
-				ExpAlerts []map[string]any `yaml:"exp_alerts"`
+				Alertname string `yaml:"alertname"`
+				ExpAlerts []struct {
+					ExpLabels map[string]string `yaml:"exp_labels"`
+				} `yaml:"exp_alerts"`
 			} `yaml:"alert_rule_test"`
 		} `yaml:"tests"`
 	}
-	firing := map[string]bool{}
-	silent := map[string]bool{}
+	firing := map[string]bool{} // alertname/severity
+	silent := map[string]bool{} // alertname
 	for _, path := range testFiles(t) {
 		data, err := os.ReadFile(path)
 		if err != nil {
@@ -58,17 +61,18 @@ func TestEveryAlertIsUnitTested(t *testing.T) {
 		}
 		for _, g := range f.Tests {
 			for _, c := range g.AlertRuleTest {
-				if len(c.ExpAlerts) > 0 {
-					firing[c.Alertname] = true
-				} else {
+				if len(c.ExpAlerts) == 0 {
 					silent[c.Alertname] = true
+				}
+				for _, a := range c.ExpAlerts {
+					firing[c.Alertname+"/"+a.ExpLabels["severity"]] = true
 				}
 			}
 		}
 	}
 	for _, r := range loadRules(t, alertsFile) {
-		if !firing[r.Alert] {
-			t.Errorf("%s: no promtool case expects it to fire", r.Alert)
+		if key := r.Alert + "/" + r.Labels["severity"]; !firing[key] {
+			t.Errorf("%s: no promtool case expects it to fire", key)
 		}
 		if !silent[r.Alert] {
 			t.Errorf("%s: no promtool case expects it to stay silent or resolve", r.Alert)
