@@ -1,8 +1,9 @@
 package collector
 
 import (
+	"cmp"
 	"fmt"
-	"sort"
+	"slices"
 	"strconv"
 	"time"
 
@@ -55,41 +56,67 @@ type CPUConfig struct {
 	PerCPU bool
 }
 
-type cpuSource struct {
-	fs  procfs.FS
-	cfg CPUConfig
+// coreGauge is the per-CPU gauge of one CPU id.
+type coreGauge struct {
+	id int64
+	g  *Gauge
+}
 
-	cur, prev           cpuTimes
-	curCores, prevCores map[int64]cpuTimes
-	hasPrev             bool
+type cpuSource struct {
+	proc ProcFS
+	cfg  CPUConfig
+	file *procFile
+
+	cur, prev statReading // cores sorted by id
+	hasPrev   bool
 
 	usage *Gauge
 	modes [len(cpuModes)]*Gauge
-	cores map[int64]*Gauge
+	// cores are the per-CPU gauges in id order; spare is the slice the next update builds them in.
+	cores, spare []coreGauge
 }
 
 // NewCPU returns the source of /proc/stat: host-wide busy share and per-mode shares, and optionally per-CPU busy.
-func NewCPU(fs procfs.FS, cfg CPUConfig) Source {
-	return &cpuSource{fs: fs, cfg: cfg, curCores: map[int64]cpuTimes{}, prevCores: map[int64]cpuTimes{}, cores: map[int64]*Gauge{}}
+func NewCPU(proc ProcFS, cfg CPUConfig) Source {
+	return &cpuSource{proc: proc, cfg: cfg, file: proc.file("stat")}
 }
 
 func (c *cpuSource) Name() string { return "cpu" }
 
 func (c *cpuSource) Read(time.Time) error {
-	st, err := c.fs.Stat()
+	data, err := c.file.read()
 	if err != nil {
 		return fmt.Errorf("reading stat: %w", err)
 	}
-	c.prev, c.cur = c.cur, toCPUTimes(st.CPUTotal)
-	if c.cfg.PerCPU {
-		c.prevCores, c.curCores = c.curCores, c.prevCores
-		clear(c.curCores)
-		for i, s := range st.CPU {
-			c.curCores[i] = toCPUTimes(s)
+	next := &c.prev // becomes the current reading; its cores slice is reused
+	if !parseStat(data, next) {
+		if err := c.readProcfs(next); err != nil {
+			return err
 		}
 	}
+	if !c.cfg.PerCPU {
+		next.cores = next.cores[:0]
+	}
+	c.prev, c.cur = c.cur, *next
 	return nil
 }
+
+// readProcfs reads /proc/stat through procfs, for content the fast parser does not take.
+func (c *cpuSource) readProcfs(r *statReading) error {
+	st, err := c.proc.fs.Stat()
+	if err != nil {
+		return fmt.Errorf("reading stat: %w", err)
+	}
+	r.total, r.cores = st.CPUTotal, r.cores[:0]
+	for id, s := range st.CPU {
+		r.cores = append(r.cores, coreStat{id: id, stat: s})
+	}
+	slices.SortFunc(r.cores, func(a, b coreStat) int { return cmp.Compare(a.id, b.id) })
+	return nil
+}
+
+// Close closes /proc/stat.
+func (c *cpuSource) Close() error { return c.file.Close() }
 
 func (c *cpuSource) Update(st *Store) {
 	if c.usage == nil {
@@ -99,7 +126,7 @@ func (c *cpuSource) Update(st *Store) {
 		}
 	}
 	if c.hasPrev {
-		if d, total, ok := cpuDelta(c.cur, c.prev); ok {
+		if d, total, ok := cpuDelta(toCPUTimes(c.cur.total), toCPUTimes(c.prev.total)); ok {
 			st.Observe(c.usage, total-d[modeIdle]-d[modeIowait], total)
 			for i, g := range c.modes {
 				st.Observe(g, d[i], total)
@@ -112,33 +139,39 @@ func (c *cpuSource) Update(st *Store) {
 	c.hasPrev = true
 }
 
-// updateCores observes every CPU present in both readings and drops the gauges of CPUs that went offline.
+// updateCores observes every CPU present in both readings and drops the gauges of CPUs that went offline. The
+// readings and the gauges are all in id order, so one merge pass pairs them up.
 func (c *cpuSource) updateCores(st *Store) {
-	for i, g := range c.cores {
-		if _, ok := c.curCores[i]; !ok {
-			st.Remove(g)
-			delete(c.cores, i)
+	next := c.spare[:0]
+	gi, pi := 0, 0
+	for _, cur := range c.cur.cores {
+		for gi < len(c.cores) && c.cores[gi].id < cur.id {
+			st.Remove(c.cores[gi].g) // offline now
+			gi++
 		}
-	}
-	ids := make([]int64, 0, len(c.curCores))
-	for i := range c.curCores {
-		ids = append(ids, i)
-	}
-	sort.Slice(ids, func(a, b int) bool { return ids[a] < ids[b] })
-	for _, i := range ids {
-		g, ok := c.cores[i]
-		if !ok {
-			g = st.Gauge(cpuCoreFamily, strconv.FormatInt(i, 10))
-			c.cores[i] = g
+		var g *Gauge
+		if gi < len(c.cores) && c.cores[gi].id == cur.id {
+			g = c.cores[gi].g
+			gi++
+		} else {
+			g = st.Gauge(cpuCoreFamily, strconv.FormatInt(cur.id, 10))
 		}
-		prev, ok := c.prevCores[i]
-		if !ok || !c.hasPrev {
+		next = append(next, coreGauge{id: cur.id, g: g})
+		for pi < len(c.prev.cores) && c.prev.cores[pi].id < cur.id {
+			pi++
+		}
+		if !c.hasPrev || pi == len(c.prev.cores) || c.prev.cores[pi].id != cur.id {
 			continue
 		}
-		if d, total, ok := cpuDelta(c.curCores[i], prev); ok {
+		if d, total, ok := cpuDelta(toCPUTimes(cur.stat), toCPUTimes(c.prev.cores[pi].stat)); ok {
 			st.Observe(g, total-d[modeIdle]-d[modeIowait], total)
 		}
 	}
+	for ; gi < len(c.cores); gi++ {
+		st.Remove(c.cores[gi].g)
+	}
+	clear(c.cores) // no stale gauge pointers in the spare slice
+	c.cores, c.spare = next, c.cores
 }
 
 // cpuDelta returns the per-mode time spent between two readings and its total, and false when any counter went

@@ -58,59 +58,112 @@ type diskGauges struct {
 	readBytes, writeBytes, reads, writes, readAwait, writeAwait, queue, util *Gauge
 }
 
-type diskReading struct {
-	at    time.Time
-	stats blockdevice.IOStats
+// diskDevice is one line of /proc/diskstats across readings. Devices are keyed by name, so the name is allocated
+// once, when the device first appears; a device that is not in a reading is forgotten.
+type diskDevice struct {
+	name   string
+	wanted bool // passes the include/exclude filters, decided once
+	seen   uint64
+	// cur was read at reading curSeq, prev at prevSeq; a rate needs prevSeq = curSeq-1.
+	cur, prev       blockdevice.IOStats
+	curSeq, prevSeq uint64
+	gauges          *diskGauges
 }
 
 type diskSource struct {
-	fs  blockdevice.FS
-	cfg DiskConfig
+	proc ProcFS
+	cfg  DiskConfig
+	file *procFile
 
-	cur, prev map[string]diskReading
-	gauges    map[string]*diskGauges
+	lines   []diskLine
+	devices map[string]*diskDevice
+	// seq counts successful readings; at and prevAt are the times of the latest two.
+	seq        uint64
+	at, prevAt time.Time
 }
 
 // NewDisk returns the source of /proc/diskstats.
-func NewDisk(fs blockdevice.FS, cfg DiskConfig) Source {
-	return &diskSource{fs: fs, cfg: cfg, cur: map[string]diskReading{}, prev: map[string]diskReading{}, gauges: map[string]*diskGauges{}}
+func NewDisk(proc ProcFS, cfg DiskConfig) Source {
+	return &diskSource{proc: proc, cfg: cfg, file: proc.file("diskstats"), devices: map[string]*diskDevice{}}
 }
 
 func (d *diskSource) Name() string { return "disk" }
 
 func (d *diskSource) Read(now time.Time) error {
-	stats, err := d.fs.ProcDiskstats()
+	data, err := d.file.read()
 	if err != nil {
 		return fmt.Errorf("reading diskstats: %w", err)
 	}
-	d.prev, d.cur = d.cur, d.prev
-	clear(d.cur)
-	for _, s := range stats {
-		if s.DeviceName == "" || !d.cfg.wants(s.DeviceName) {
+	var ok bool
+	if d.lines, ok = parseDiskstats(data, d.lines); !ok {
+		if err := d.readProcfs(); err != nil {
+			return err
+		}
+	}
+	seq := d.seq + 1
+	for i := range d.lines {
+		l := &d.lines[i]
+		dev, ok := d.devices[string(l.name)]
+		if !ok {
+			name := string(l.name)
+			dev = &diskDevice{name: name, wanted: d.cfg.wants(name)}
+			d.devices[name] = dev
+		}
+		// A device listed twice keeps its last line, as a map keyed by name would.
+		if dev.wanted && dev.seen == seq {
+			dev.cur = l.stats
 			continue
 		}
-		d.cur[s.DeviceName] = diskReading{at: now, stats: s.IOStats}
+		dev.seen = seq
+		if dev.wanted {
+			dev.prev, dev.prevSeq = dev.cur, dev.curSeq
+			dev.cur, dev.curSeq = l.stats, seq
+		}
+	}
+	for name, dev := range d.devices {
+		if dev.seen != seq && dev.gauges == nil {
+			delete(d.devices, name) // gone, with no gauges for Update to remove
+		}
+	}
+	d.seq, d.prevAt, d.at = seq, d.at, now
+	return nil
+}
+
+// readProcfs reads /proc/diskstats through procfs, for content the fast parser does not take.
+func (d *diskSource) readProcfs() error {
+	stats, err := d.proc.bd.ProcDiskstats()
+	if err != nil {
+		return fmt.Errorf("reading diskstats: %w", err)
+	}
+	d.lines = d.lines[:0]
+	for _, s := range stats {
+		d.lines = append(d.lines, diskLine{major: s.MajorNumber, minor: s.MinorNumber, name: []byte(s.DeviceName),
+			stats: s.IOStats, count: s.IoStatsCount})
 	}
 	return nil
 }
 
+// Close closes /proc/diskstats.
+func (d *diskSource) Close() error { return d.file.Close() }
+
 func (d *diskSource) Update(st *Store) {
-	for name, g := range d.gauges {
-		if _, ok := d.cur[name]; !ok {
-			for _, x := range g.all() {
-				st.Remove(x)
+	dt := d.at.Sub(d.prevAt).Seconds()
+	for name, dev := range d.devices {
+		if dev.seen != d.seq {
+			if dev.gauges != nil {
+				dev.gauges.remove(st)
 			}
-			delete(d.gauges, name)
+			delete(d.devices, name)
+			continue
 		}
-	}
-	for name, cur := range d.cur {
-		g, ok := d.gauges[name]
-		if !ok {
-			g = newDiskGauges(st, name)
-			d.gauges[name] = g
+		if !dev.wanted {
+			continue
 		}
-		if prev, ok := d.prev[name]; ok {
-			g.observe(st, cur, prev)
+		if dev.gauges == nil {
+			dev.gauges = newDiskGauges(st, dev.name)
+		}
+		if dev.prevSeq == d.seq-1 && dev.prevSeq > 0 {
+			dev.gauges.observe(st, &dev.cur, &dev.prev, dt)
 		}
 	}
 }
@@ -128,8 +181,10 @@ func newDiskGauges(st *Store, device string) *diskGauges {
 	}
 }
 
-func (g *diskGauges) all() []*Gauge {
-	return []*Gauge{g.readBytes, g.writeBytes, g.reads, g.writes, g.readAwait, g.writeAwait, g.queue, g.util}
+func (g *diskGauges) remove(st *Store) {
+	for _, x := range [...]*Gauge{g.readBytes, g.writeBytes, g.reads, g.writes, g.readAwait, g.writeAwait, g.queue, g.util} {
+		st.Remove(x)
+	}
 }
 
 // observe records one interval with the iostat -x formulas, Δ over the interval and dt in seconds:
@@ -139,12 +194,10 @@ func (g *diskGauges) all() []*Gauge {
 //	aqu-sz = Δweighted_io_ticks/(dt·1000)                      %util = Δio_ticks/(dt·1000)
 //
 // If any counter went backwards (device re-created, 32-bit wrap) the interval is skipped.
-func (g *diskGauges) observe(st *Store, cur, prev diskReading) {
-	dt := cur.at.Sub(prev.at).Seconds()
+func (g *diskGauges) observe(st *Store, c, p *blockdevice.IOStats, dt float64) {
 	if dt <= 0 {
 		return
 	}
-	c, p := &cur.stats, &prev.stats
 	var d [8]float64
 	for i, pair := range [8][2]uint64{
 		{c.ReadIOs, p.ReadIOs}, {c.ReadSectors, p.ReadSectors}, {c.ReadTicks, p.ReadTicks},

@@ -12,9 +12,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/prometheus/procfs"
-	"github.com/prometheus/procfs/blockdevice"
 )
 
 // fakeClock is a settable clock for deterministic samples.
@@ -89,11 +86,7 @@ func (p *fakeProc) remove(name string) {
 // allSources returns every source reading dir, per-CPU on and the default disk exclusion.
 func allSources(t *testing.T, dir string) []Source {
 	t.Helper()
-	fs, err := procfs.NewFS(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bd, err := blockdevice.NewFS(dir, dir)
+	fs, err := NewProcFS(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +95,7 @@ func allSources(t *testing.T, dir string) []Source {
 		NewMemory(fs),
 		NewLoad(fs),
 		NewPressure(fs),
-		NewDisk(bd, DiskConfig{Exclude: mustCompile(DefaultDiskExclude)}),
+		NewDisk(fs, DiskConfig{Exclude: mustCompile(DefaultDiskExclude)}),
 	}
 }
 
@@ -123,6 +116,7 @@ func newTestSampler(t *testing.T, sources []Source, interval, window time.Durati
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(s.Close)
 	return &testSampler{Sampler: s, clock: clock, logs: logs}
 }
 

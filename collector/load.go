@@ -14,20 +14,29 @@ var loadFamilies = [3]*Family{
 }
 
 type loadSource struct {
-	fs     procfs.FS
+	proc   ProcFS
+	file   *procFile
 	loads  [3]float64
 	gauges [3]*Gauge
 }
 
 // NewLoad returns the source of /proc/loadavg.
-func NewLoad(fs procfs.FS) Source { return &loadSource{fs: fs} }
+func NewLoad(proc ProcFS) Source { return &loadSource{proc: proc, file: proc.file("loadavg")} }
 
 func (l *loadSource) Name() string { return "load" }
 
 func (l *loadSource) Read(time.Time) error {
-	la, err := l.fs.LoadAvg()
+	data, err := l.file.read()
 	if err != nil {
 		return fmt.Errorf("reading loadavg: %w", err)
+	}
+	var la procfs.LoadAvg
+	if !parseLoadAvg(data, &la) {
+		all, err := l.proc.fs.LoadAvg()
+		if err != nil {
+			return fmt.Errorf("reading loadavg: %w", err)
+		}
+		la = *all
 	}
 	l.loads = [3]float64{la.Load1, la.Load5, la.Load15}
 	for _, v := range l.loads {
@@ -46,3 +55,6 @@ func (l *loadSource) Update(st *Store) {
 		st.Set(l.gauges[i], l.loads[i])
 	}
 }
+
+// Close closes /proc/loadavg.
+func (l *loadSource) Close() error { return l.file.Close() }

@@ -38,7 +38,9 @@ var (
 )
 
 type memorySource struct {
-	fs procfs.FS
+	proc    ProcFS
+	file    *procFile
+	reading meminfoReading
 
 	total, available, swapTotal, swapFree uint64
 
@@ -46,14 +48,22 @@ type memorySource struct {
 }
 
 // NewMemory returns the source of /proc/meminfo.
-func NewMemory(fs procfs.FS) Source { return &memorySource{fs: fs} }
+func NewMemory(proc ProcFS) Source { return &memorySource{proc: proc, file: proc.file("meminfo")} }
 
 func (m *memorySource) Name() string { return "memory" }
 
 func (m *memorySource) Read(time.Time) error {
-	mi, err := m.fs.Meminfo()
+	data, err := m.file.read()
 	if err != nil {
 		return fmt.Errorf("reading meminfo: %w", err)
+	}
+	mi := &m.reading.info
+	if !parseMeminfo(data, &m.reading) {
+		all, err := m.proc.fs.Meminfo()
+		if err != nil {
+			return fmt.Errorf("reading meminfo: %w", err)
+		}
+		mi = &all
 	}
 	total, available, err := memAvailable(mi)
 	if err != nil {
@@ -67,10 +77,13 @@ func (m *memorySource) Read(time.Time) error {
 	return nil
 }
 
+// Close closes /proc/meminfo.
+func (m *memorySource) Close() error { return m.file.Close() }
+
 // memAvailable returns MemTotal and the memory available, in bytes. Kernels before 3.14 have no MemAvailable; there
 // the estimate is MemFree+Buffers+Cached+SReclaimable, the reclaimable memory free(1) used to report, which
 // overstates what is available a little (not all page cache can be dropped).
-func memAvailable(mi procfs.Meminfo) (total, available uint64, err error) {
+func memAvailable(mi *procfs.Meminfo) (total, available uint64, err error) {
 	if mi.MemTotalBytes == nil || *mi.MemTotalBytes == 0 {
 		return 0, 0, errors.New("meminfo: no MemTotal")
 	}

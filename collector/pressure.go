@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"time"
-
-	"github.com/prometheus/procfs"
 )
 
 var pressureFamily = &Family{
@@ -18,18 +16,19 @@ var pressureFamily = &Family{
 
 var pressureResources = [...]string{"cpu", "io", "memory"}
 
-// psiReading is one resource's stall totals in microseconds; present is false where the kernel has no such file.
-type psiReading struct {
+// psiTotals is one resource's stall totals in microseconds; present is false where the kernel has no such file.
+type psiTotals struct {
 	present    bool
 	some, full uint64
 	hasFull    bool
 }
 
 type pressureSource struct {
-	fs procfs.FS
+	proc  ProcFS
+	files [len(pressureResources)]*procFile
 
 	at, prevAt time.Time
-	cur, prev  [len(pressureResources)]psiReading
+	cur, prev  [len(pressureResources)]psiTotals
 	hasPrev    bool
 
 	some, full [len(pressureResources)]*Gauge
@@ -37,30 +36,68 @@ type pressureSource struct {
 
 // NewPressure returns the source of /proc/pressure/{cpu,io,memory}. A kernel without PSI (before 4.20, or booted
 // without psi=1) is not a fault: the family is simply absent.
-func NewPressure(fs procfs.FS) Source { return &pressureSource{fs: fs} }
+func NewPressure(proc ProcFS) Source {
+	p := &pressureSource{proc: proc}
+	for i, r := range pressureResources {
+		p.files[i] = proc.file("pressure/" + r)
+	}
+	return p
+}
 
 func (p *pressureSource) Name() string { return "pressure" }
 
 func (p *pressureSource) Read(now time.Time) error {
-	var next [len(pressureResources)]psiReading
+	var next [len(pressureResources)]psiTotals
 	for i, r := range pressureResources {
-		st, err := p.fs.PSIStatsForResource(r)
+		st, err := p.readResource(i)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
 			return fmt.Errorf("reading pressure/%s: %w", r, err)
 		}
-		if st.Some == nil {
+		if !st.hasSome {
 			return fmt.Errorf("pressure/%s: no \"some\" line", r)
 		}
-		next[i] = psiReading{present: true, some: st.Some.Total}
-		if st.Full != nil {
-			next[i].full, next[i].hasFull = st.Full.Total, true
+		next[i] = psiTotals{present: true, some: st.some.Total}
+		if st.hasFull {
+			next[i].full, next[i].hasFull = st.full.Total, true
 		}
 	}
 	p.prev, p.prevAt, p.cur, p.at = p.cur, p.at, next, now
 	return nil
+}
+
+// readResource reads one pressure file, through procfs when the fast parser does not take it.
+func (p *pressureSource) readResource(i int) (psiReading, error) {
+	data, err := p.files[i].read()
+	if err != nil {
+		return psiReading{}, err
+	}
+	var r psiReading
+	if parsePSI(data, &r) {
+		return r, nil
+	}
+	st, err := p.proc.fs.PSIStatsForResource(pressureResources[i])
+	if err != nil {
+		return psiReading{}, err
+	}
+	if st.Some != nil {
+		r.some, r.hasSome = *st.Some, true
+	}
+	if st.Full != nil {
+		r.full, r.hasFull = *st.Full, true
+	}
+	return r, nil
+}
+
+// Close closes the pressure files.
+func (p *pressureSource) Close() error {
+	var errs []error
+	for _, f := range p.files {
+		errs = append(errs, f.Close())
+	}
+	return errors.Join(errs...)
 }
 
 func (p *pressureSource) Update(st *Store) {

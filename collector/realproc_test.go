@@ -5,9 +5,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/prometheus/procfs"
-	"github.com/prometheus/procfs/blockdevice"
 )
 
 // TestRealProc samples this machine's /proc for real: every ratio in [0, 1], every peak at or above its average.
@@ -15,20 +12,17 @@ func TestRealProc(t *testing.T) {
 	if _, err := os.Stat("/proc/stat"); err != nil {
 		t.Fatalf("no /proc on this machine: %v", err) // the exporter is Linux-only; so is its test suite
 	}
-	fs, err := procfs.NewFS("/proc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bd, err := blockdevice.NewFS("/proc", "/proc")
+	fs, err := NewProcFS("/proc")
 	if err != nil {
 		t.Fatal(err)
 	}
 	sources := []Source{NewCPU(fs, CPUConfig{PerCPU: true}), NewMemory(fs), NewLoad(fs), NewPressure(fs),
-		NewDisk(bd, DiskConfig{Exclude: mustCompile(DefaultDiskExclude)})}
+		NewDisk(fs, DiskConfig{Exclude: mustCompile(DefaultDiskExclude)})}
 	s, err := NewSampler(SamplerConfig{Interval: 100 * time.Millisecond, Window: time.Second, Timeout: 100 * time.Millisecond}, sources)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer s.Close()
 	for range 5 {
 		s.Sample()
 		time.Sleep(100 * time.Millisecond)

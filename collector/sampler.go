@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -51,8 +52,12 @@ func (c SamplerConfig) Validate() error {
 }
 
 type sourceState struct {
-	src  Source
-	done chan error
+	src Source
+	// The source's reader goroutine takes a sample time from req, reads, and answers on done. It lives from the
+	// first Sample to Close, so a tick costs two channel operations, not a goroutine.
+	req    chan time.Time
+	done   chan error
+	exited chan struct{}
 
 	// Touched by the sampling goroutine only.
 	busy    bool // a read is still running past its timeout
@@ -107,21 +112,58 @@ func NewSampler(cfg SamplerConfig, sources []Source, observers ...Observer) (*Sa
 			return nil, fmt.Errorf("source %q registered twice", src.Name())
 		}
 		seen[src.Name()] = true
-		s.sources = append(s.sources, &sourceState{src: src, done: make(chan error, 1)})
+		s.sources = append(s.sources, &sourceState{src: src})
 	}
 	return s, nil
 }
 
-// Run samples every Interval until ctx is done. The first sample is taken at once.
+// Run samples every Interval until ctx is done, then closes the sampler. The first sample is taken at once.
 func (s *Sampler) Run(ctx context.Context) {
 	t := time.NewTicker(s.cfg.Interval)
 	defer t.Stop()
+	defer s.Close()
 	for {
 		s.Sample()
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+	}
+}
+
+// startReader starts the source's reader goroutine unless it runs.
+func (st *sourceState) startReader() {
+	if st.req != nil {
+		return
+	}
+	st.req, st.done, st.exited = make(chan time.Time, 1), make(chan error, 1), make(chan struct{})
+	go readLoop(st.src, st.req, st.done, st.exited)
+}
+
+// readLoop reads src at every time received on req until req is closed, then closes src's files.
+func readLoop(src Source, req <-chan time.Time, done chan<- error, exited chan<- struct{}) {
+	defer close(exited)
+	for now := range req {
+		done <- src.Read(now)
+	}
+	if c, ok := src.(io.Closer); ok {
+		_ = c.Close() // read-only files: nothing was written that closing could lose
+	}
+}
+
+// Close stops the reader goroutines and closes the files the sources hold open. It waits for every reader but one
+// still stuck in a read past its timeout, which exits when that read returns. A later Sample starts the readers
+// again. Close must not run concurrently with Sample.
+func (s *Sampler) Close() {
+	for _, st := range s.sources {
+		if st.req == nil {
+			continue
+		}
+		close(st.req)
+		st.req = nil
+		if !st.busy {
+			<-st.exited
 		}
 	}
 }
@@ -156,12 +198,16 @@ func (s *Sampler) startReads(now time.Time) time.Time {
 			select {
 			case <-st.done: // the late read finished; its reading stays as the source's previous one
 				st.busy = false
+				if st.req == nil {
+					<-st.exited // closed meanwhile: let it finish closing before a new reader starts
+				}
 			default:
 				st.readErr = fmt.Errorf("still reading after %s", s.cfg.Timeout)
 				continue
 			}
 		}
-		go func(st *sourceState) { st.done <- st.src.Read(now) }(st)
+		st.startReader()
+		st.req <- now // never blocks: the reader is idle and req has room for one
 	}
 	return started
 }

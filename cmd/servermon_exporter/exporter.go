@@ -8,9 +8,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/prometheus/procfs"
-	"github.com/prometheus/procfs/blockdevice"
-
 	"github.com/servermon/servermon_exporter/collector"
 )
 
@@ -55,7 +52,7 @@ func newExporter(cfg *config, logger *slog.Logger, now func() time.Time) (*expor
 
 // newSources returns the enabled sources reading cfg.procPath.
 func newSources(cfg *config) ([]collector.Source, error) {
-	proc, err := procfs.NewFS(cfg.procPath)
+	proc, err := collector.NewProcFS(cfg.procPath)
 	if err != nil {
 		return nil, fmt.Errorf("--path.procfs: %w", err)
 	}
@@ -74,12 +71,7 @@ func newSources(cfg *config) ([]collector.Source, error) {
 		case "pressure":
 			sources = append(sources, collector.NewPressure(proc))
 		case "disk":
-			// Only /proc/diskstats is read; blockdevice insists on a sysfs path, so it gets the procfs one.
-			bd, err := blockdevice.NewFS(cfg.procPath, cfg.procPath)
-			if err != nil {
-				return nil, fmt.Errorf("--path.procfs: %w", err)
-			}
-			sources = append(sources, collector.NewDisk(bd, cfg.disk))
+			sources = append(sources, collector.NewDisk(proc, cfg.disk))
 		}
 	}
 	return sources, nil
