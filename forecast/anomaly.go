@@ -45,17 +45,18 @@ type anomalyState struct {
 func (a *anomalyState) reset() { *a = anomalyState{} }
 
 // process handles the value v whose one-step forecast was ref (hasRef false for the very first value) and returns
-// the cleaned value. Filled (gap-interpolated) values do not enter the error statistics.
-func (a *anomalyState) process(v, ref float64, hasRef, filled bool) float64 {
+// the cleaned value and whether a level shift has just been accepted. Filled (gap-interpolated) values do not enter
+// the error statistics.
+func (a *anomalyState) process(v, ref float64, hasRef, filled bool) (clean float64, shift bool) {
 	if !hasRef || math.IsNaN(ref) {
-		return v
+		return v, false
 	}
 	e := v - ref
 	ae := math.Abs(e)
 	sigma := 1.2533 * a.scale
-	clean := v
+	clean = v
 	if filled {
-		return clean
+		return clean, false
 	}
 	if a.scaleN >= 8 && ae > cleanK*sigma {
 		sign := 1
@@ -70,7 +71,7 @@ func (a *anomalyState) process(v, ref float64, hasRef, filled bool) float64 {
 		if a.strikes < maxStrikes {
 			clean = ref
 		} else {
-			a.strikes, a.strikeSign = 0, 0
+			a.strikes, a.strikeSign, shift = 0, 0, true
 		}
 		ae = cleanK * sigma
 	} else {
@@ -84,7 +85,7 @@ func (a *anomalyState) process(v, ref float64, hasRef, filled bool) float64 {
 		a.n = min(a.n+1, anomalyWindow)
 	}
 	a.newest, a.newestRef, a.hasNewest = e, ref, true
-	return clean
+	return clean, shift
 }
 
 // score computes the anomaly score of the newest value using scratch (len >= anomalyWindow).

@@ -5,12 +5,15 @@ import (
 	"slices"
 )
 
-// Layout of one pending-forecast row: every model's forecast, then the combined point and the published bounds.
+// Layout of one pending-forecast row: every model's forecast, then the published point, the interval scale σ at
+// the origin and the combination before the naive guard.
 const (
 	rowPoint = numModels
-	rowLower = numModels + 1
-	rowUpper = numModels + 2
-	rowLen   = numModels + 3
+	rowScale = numModels + 1
+	rowRaw   = numModels + 2
+	rowQLo   = numModels + 3 // q_lo and q_hi at the origin
+	rowQHi   = numModels + 4
+	rowLen   = numModels + 5
 )
 
 const (
@@ -20,7 +23,7 @@ const (
 	// topModels is how many of the best models (by recent MAE) are averaged.
 	topModels = 3
 	// qtRate is the step of the quantile tracker in units of the interval scale σ (see combiner).
-	qtRate = 0.05
+	qtRate = 0.2
 )
 
 // combiner turns the model bank into one forecast k steps ahead and a prediction interval, using only the models'
@@ -34,25 +37,33 @@ const (
 // Combination: the topModels models with the lowest MAE are averaged with weights ∝ 1/MAE_m². The naive model is
 // always a candidate, so where nothing beats it the combination is (close to) naive.
 //
-// Interval: with σ = the combination's own decayed MAE at this horizon (at the forecast origin), the bounds are
-// point + q_lo·σ and point + q_hi·σ. q_lo and q_hi start as the empirical α/2 and 1−α/2 quantiles (α = 1 −
-// Coverage) of the first minScored signed errors divided by σ, and then follow a quantile tracker (online
-// conformal / "conformal PID" P-step): when the truth of a forecast arrives,
+// Interval: with σ = the combination's own decayed MAE at this horizon at the forecast origin (floored, see
+// scale), the bounds are point + q_lo·σ and point + q_hi·σ. q_lo and q_hi start as the empirical α/2 and 1−α/2
+// quantiles (α = 1 − Coverage) of the first minScored signed errors divided by σ, and then follow a quantile
+// tracker (online conformal prediction, the P-step of "conformal PID control"): when the truth y of a forecast
+// arrives, with z = (y − point)/σ_origin and the q_lo, q_hi published with that forecast (kept in its row),
 //
-//	q_hi ← q_hi + η·(1{y > upper} − α/2),   q_lo ← q_lo − η·(1{y < lower} − α/2),   η = qtRate
+//	q_hi ← q_hi + η·(1{z > q_hi,origin} − α/2),   q_lo ← q_lo − η·(1{z < q_lo,origin} − α/2),   η = qtRate
 //
-// using the bounds that were actually published for that forecast. Summing the updates shows that the long-run
-// fraction of misses above (below) equals α/2 up to (q_T − q_0)/(η·T), whatever the error distribution, so coverage
-// tracks the target on heavy-tailed and shifting series.
+// Summing the updates shows that the long-run fraction of misses above (below) equals α/2 up to
+// (q_T − q_0)/(η·T), whatever the error distribution, so coverage tracks the target on heavy-tailed and shifting
+// series. (Scoring against the current q instead looks ahead — q has meanwhile seen k more correlated errors — and
+// under-covers badly on autocorrelated series.) There is deliberately no anti-wind-up cap: with errors correlated
+// over k steps misses come in clusters, and q has to stay above the typical error for a while after each cluster
+// to pay them back; capping q (tried: at a decaying maximum of |z|) broke the coverage on random walks. The price
+// is that after a regime change intervals at long horizons stay wide for a while (q comes down by η·α/2 per step).
 type combiner struct {
 	k      int
-	robust bool // excludes the raw naive and OLS models (used as the anomaly reference)
+	robust bool // excludes the models that follow a raw spike (naive, OLS, drift): the anomaly reference
 	alpha  float64
 
 	mae       [numModels]float64
 	scored    int64
 	maeComb   float64
+	maeLong   float64 // MAE of the published forecast with scaleMemory × the memory: floor of the interval scale
 	maeNaive  float64
+	maeRaw    float64 // guard statistics, with a longer memory (guardMemory)
+	maeGNaive float64
 	qLo, qHi  float64
 	qInit     bool
 	initErr   [minScored]float64
@@ -83,7 +94,7 @@ func (c *combiner) reset() {
 func (c *combiner) memory() float64 { return float64(100 + c.k) }
 
 func (c *combiner) allowed(m int) bool {
-	return !c.robust || (m != mNaive && m != mOLSShort && m != mOLSLong)
+	return !c.robust || (m != mNaive && m != mOLSShort && m != mOLSLong && m != mDrift)
 }
 
 // score compares the forecasts made k steps ago with the newly arrived value v.
@@ -100,12 +111,16 @@ func (c *combiner) score(v float64) {
 	}
 	e := v - point
 	c.maeComb += lambda * (math.Abs(e) - c.maeComb)
+	c.maeLong += (math.Abs(e) - c.maeLong) / min(float64(c.scored), scaleMemory*c.memory())
 	c.maeNaive += lambda * (math.Abs(v-float64(row[mNaive])) - c.maeNaive)
+	lg := 1 / min(float64(c.scored), guardMemory*c.memory())
+	c.maeRaw += lg * (math.Abs(v-float64(row[rowRaw])) - c.maeRaw)
+	c.maeGNaive += lg * (math.Abs(v-float64(row[mNaive])) - c.maeGNaive)
 	if c.qInit {
-		lo, hi := float64(row[rowLower]), float64(row[rowUpper])
-		if !math.IsNaN(lo) && !math.IsNaN(hi) {
-			c.qHi += qtRate * (b2f(v > hi) - c.alpha/2)
-			c.qLo -= qtRate * (b2f(v < lo) - c.alpha/2)
+		if sc, ql, qh := float64(row[rowScale]), float64(row[rowQLo]), float64(row[rowQHi]); sc > 0 && !math.IsNaN(ql) {
+			z := e / sc
+			c.qHi += qtRate * (b2f(z > qh) - c.alpha/2)
+			c.qLo -= qtRate * (b2f(z < ql) - c.alpha/2)
 		}
 		return
 	}
@@ -120,10 +135,10 @@ func (c *combiner) score(v float64) {
 	}
 }
 
-// scale is σ of the interval: the decayed MAE of the combination, floored so a constant series gets a finite
-// (tiny) width.
+// scale is σ of the interval: the decayed MAE of the combination, floored by the same MAE with a 10× longer memory
+// (see scaleMemory) and by 10⁻⁹·|point| so a constant series gets a finite (tiny) width.
 func (c *combiner) scale(point float64) float64 {
-	return max(c.maeComb, 1e-9*max(1, math.Abs(point)))
+	return max(c.maeComb, c.maeLong, 1e-9*max(1, math.Abs(point)))
 }
 
 // predict combines the model forecasts preds (k steps ahead) into c.cur and records the row for later scoring.
@@ -134,6 +149,10 @@ func (c *combiner) predict(preds *[numModels]float64, lo, hi float64) {
 		if w != 0 {
 			p += w * preds[m]
 		}
+	}
+	raw := p
+	if c.scored > 0 && !c.robust {
+		p = preds[mNaive] + c.guard()*(p-preds[mNaive])
 	}
 	p = clamp(p, lo, hi)
 	sc := c.scale(p)
@@ -154,12 +173,41 @@ func (c *combiner) predict(preds *[numModels]float64, lo, hi float64) {
 		row[m] = float32(preds[m])
 	}
 	row[rowPoint] = float32(p)
-	row[rowLower] = float32(lower)
-	row[rowUpper] = float32(upper)
+	row[rowScale] = float32(sc)
+	if c.qInit {
+		row[rowQLo], row[rowQHi] = float32(c.qLo), float32(c.qHi)
+	} else {
+		row[rowQLo], row[rowQHi] = float32(math.NaN()), float32(math.NaN())
+	}
+	row[rowRaw] = float32(raw)
 	c.pos++
 	if c.pos == c.k {
 		c.pos = 0
 	}
+}
+
+// scaleMemory multiplies memory(k) for the slow MAE that floors the interval scale. Without the floor, a series
+// that is constant for long stretches (quantised gauges) shrinks σ towards 0 between its jumps, the normalised
+// error of the next jump is unbounded and the quantile tracker cannot keep the coverage.
+const scaleMemory = 10
+
+// guardMargin is how much better than naive (relative MAE) the combination must have been to be used in full.
+const guardMargin = 0.05
+
+// guardMemory multiplies memory(k) for the guard's MAEs: a stable comparison matters more than a fast one.
+const guardMemory = 3
+
+// guard is θ in point = naive + θ·(combination − naive): with r = MAE(combination)/MAE(naive) over the recent
+// scored forecasts, θ = clamp((1 − r)/guardMargin, 0, 1). The combination is scored on its own column, so the guard
+// does not feed back into what it measures. It bounds the loss against naive on series where nothing beats it.
+func (c *combiner) guard() float64 {
+	if c.maeGNaive == 0 {
+		if c.maeRaw == 0 {
+			return 1
+		}
+		return 0
+	}
+	return clamp((1-c.maeRaw/c.maeGNaive)/guardMargin, 0, 1)
 }
 
 // weights sets c.w: inverse squared MAE over the topModels best allowed models; before any score the naive model

@@ -19,19 +19,20 @@ const (
 	mOLSLong          // … 360 values
 	mHarmFast         // daily Fourier cycle + fast deseasonalised level
 	mHarmSlow         // daily Fourier cycle + slow deseasonalised level
+	mDrift            // random walk with drift: last raw value + slope of a 360-step OLS window restarted at level shifts
 	numModels
 )
 
 var modelNames = [numModels]string{
 	"naive", "clean_last", "ewma_0.5", "ewma_0.15", "ewma_0.04", "median_5", "median_15", "median_60",
-	"holt_damped", "ols_30", "ols_360", "harmonic_fast", "harmonic_slow",
+	"holt_damped", "ols_30", "ols_360", "harmonic_fast", "harmonic_slow", "drift",
 }
 
 // Model parameters (read-only tables).
 var (
 	ewmaAlpha  = [3]float64{0.5, 0.15, 0.04}
 	medWindows = [3]int{5, 15, maxMedianWin}
-	olsWindows = [2]int{30, 360}
+	olsWindows = [3]int{30, 360, 360} // the third is the drift model's
 	harmAlpha  = [2]float64{0.2, 0.03}
 )
 
@@ -51,7 +52,7 @@ type bank struct {
 	holtL   float64
 	holtB   float64
 	med     [3]float64
-	ols     [2]olsWindow
+	ols     [3]olsWindow
 	harm    harmonic
 	hlev    [2]float64 // deseasonalised levels
 	idx     int64      // step index of the newest update
@@ -77,8 +78,10 @@ func (b *bank) reset() {
 	}
 }
 
-// update feeds the raw value y (already the newest value of h) and its cleaned version c at step idx.
-func (b *bank) update(idx int64, y, c float64, h *ring) {
+// update feeds the raw value y (already the newest value of h) and its cleaned version c at step idx. shift reports
+// that the input filter has just accepted a level shift (maxStrikes outliers on one side): the trend models
+// restart so the jump does not turn into a slope.
+func (b *bank) update(idx int64, y, c float64, shift bool, h *ring) {
 	b.idx = idx
 	s := b.harm.seasonal(idx)
 	if !b.started {
@@ -108,6 +111,10 @@ func (b *bank) update(idx int64, y, c float64, h *ring) {
 	for i := range b.ols {
 		b.ols[i].add(h)
 	}
+	if shift {
+		b.ols[2].restart(h, maxStrikes)
+		b.holtL, b.holtB = c, 0
+	}
 	b.harm.update(idx, c)
 }
 
@@ -124,10 +131,12 @@ func (b *bank) predict(j int, seas float64, out *[numModels]float64) {
 	out[mMedLong] = b.med[2]
 	// Damped trend: L + B·Σ_{i=1..j} φ^i = L + B·φ(1−φ^j)/(1−φ).
 	out[mHolt] = b.holtL + b.holtB*holtPhi*(1-math.Pow(holtPhi, fj))/(1-holtPhi)
-	for i := range b.ols {
+	for i := range 2 {
 		a, s := b.ols[i].line()
 		out[mOLSShort+i] = a + s*fj
 	}
+	_, slope := b.ols[2].line()
+	out[mDrift] = b.last + slope*fj
 	out[mHarmFast] = b.hlev[0] + seas
 	out[mHarmSlow] = b.hlev[1] + seas
 }

@@ -16,10 +16,19 @@ type olsWindow struct {
 	n        int
 	sy, sxy  float64
 	sinceFix int
+	avail    int // values usable since the last restart (<= w); the window never reaches further back
+}
+
+// restart makes the window forget everything but the newest m values (used by the drift model when the input
+// filter accepts a level shift, so the jump does not become a slope).
+func (o *olsWindow) restart(h *ring, m int) {
+	o.avail = min(m, o.w)
+	o.recompute(h)
 }
 
 // add appends y, which h already holds as its newest value.
 func (o *olsWindow) add(h *ring) {
+	o.avail = min(o.avail+1, o.w)
 	o.sinceFix++
 	if o.sinceFix >= o.w || h.n < o.n+1 {
 		// Exact recomputation: periodic, and whenever the history holds fewer values than the window expects
@@ -41,7 +50,7 @@ func (o *olsWindow) add(h *ring) {
 
 func (o *olsWindow) recompute(h *ring) {
 	o.sinceFix = 0
-	o.n = min(o.w, h.n)
+	o.n = min(o.w, h.n, o.avail)
 	o.sy, o.sxy = 0, 0
 	for i := range o.n { // i steps before the newest: x = −i
 		y := h.back(i)

@@ -109,7 +109,7 @@ func (s *Series) Push(t time.Time, v float64) bool {
 }
 
 func (s *Series) advance(idx int64, v float64, filled bool) {
-	clean := s.anom.process(v, s.ref.cur.Point, s.has, filled)
+	clean, shift := s.anom.process(v, s.ref.cur.Point, s.has, filled)
 	if !filled {
 		s.ref.score(v)
 		for i := range s.combs {
@@ -117,7 +117,7 @@ func (s *Series) advance(idx int64, v float64, filled bool) {
 		}
 	}
 	s.hist.push(v)
-	s.bank.update(idx, v, clean, &s.hist)
+	s.bank.update(idx, v, clean, shift, &s.hist)
 	s.has, s.lastIdx, s.lastV = true, idx, v
 	s.steps++
 	s.predictInto(&s.ref)

@@ -197,6 +197,7 @@ func (s *Series) MarshalBinary() ([]byte, error) {
 		o := &b.ols[i]
 		e.u32(uint32(o.n))
 		e.u32(uint32(o.sinceFix))
+		e.u32(uint32(o.avail))
 		e.f64(o.sy)
 		e.f64(o.sxy)
 	}
@@ -246,7 +247,10 @@ func encodeCombiner(e *encoder, c *combiner) {
 	e.f64s(c.mae[:])
 	e.i64(c.scored)
 	e.f64(c.maeComb)
+	e.f64(c.maeLong)
 	e.f64(c.maeNaive)
+	e.f64(c.maeRaw)
+	e.f64(c.maeGNaive)
 	e.f64(c.qLo)
 	e.f64(c.qHi)
 	e.bool(c.qInit)
@@ -333,8 +337,13 @@ func (s *Series) UnmarshalBinary(b []byte) error {
 		o := &bk.ols[i]
 		o.n = d.count("ols n", MaxHistorySteps)
 		o.sinceFix = d.count("ols since fix", MaxHistorySteps)
+		o.avail = d.count("ols available", MaxHistorySteps)
 		o.sy = d.f64("ols sy", true)
 		o.sxy = d.f64("ols sxy", true)
+		if o.avail > o.w || o.n > o.avail {
+			o.avail = o.w
+			o.recompute(&t.hist)
+		}
 		if o.n > o.w || o.n > t.hist.n || o.sinceFix >= max(o.w, 1) {
 			o.recompute(&t.hist)
 		}
@@ -427,7 +436,10 @@ func decodeCombiner(d *decoder, k int, dst *combiner) {
 	d.f64s(c.mae[:], "model MAE", true)
 	c.scored = d.i64("scored")
 	c.maeComb = d.f64("combined MAE", true)
+	c.maeLong = d.f64("long combined MAE", true)
 	c.maeNaive = d.f64("naive MAE", true)
+	c.maeRaw = d.f64("guard MAE", true)
+	c.maeGNaive = d.f64("guard naive MAE", true)
 	c.qLo = d.f64("lower quantile", true)
 	c.qHi = d.f64("upper quantile", true)
 	c.qInit = d.bool("quantiles initialised")

@@ -145,6 +145,64 @@ var generators = []generator{
 		}
 		return out
 	}},
+	{"periodic_jobs", func(r *rand.Rand, n int, step, t0 float64) []float64 {
+		out := make([]float64, n)
+		for i := range out {
+			t := t0 + float64(i)*step
+			v := 0.1 + 0.02*r.NormFloat64()
+			if math.Mod(t, 7200) < 1200 {
+				v += 0.6 + 0.05*r.NormFloat64()
+			}
+			out[i] = math.Min(1, nonneg(v))
+		}
+		return out
+	}},
+	{"smooth_daily", func(r *rand.Rand, n int, step, t0 float64) []float64 {
+		out := make([]float64, n)
+		ar := 0.0
+		for i := range out {
+			t := t0 + float64(i)*step
+			ar = 0.95*ar + 0.01*r.NormFloat64()
+			out[i] = math.Min(1, nonneg(0.45+0.3*daily(t)+0.1*daily(2*t+3000)+ar))
+		}
+		return out
+	}},
+	{"leak_restart", func(r *rand.Rand, n int, _, _ float64) []float64 {
+		out := make([]float64, n)
+		v := 0.2
+		for i := range out {
+			v += 0.0002 + 0.001*r.NormFloat64()
+			if v > 0.9 || r.Float64() < 0.0005 {
+				v = 0.2
+			}
+			out[i] = v + 0.002*r.NormFloat64()
+		}
+		return out
+	}},
+	{"step_constant", func(r *rand.Rand, n int, _, _ float64) []float64 {
+		out := make([]float64, n)
+		v := 4e9
+		for i := range out {
+			if r.Float64() < 0.003 {
+				v += 1e8 * math.Round(4*r.NormFloat64())
+			}
+			out[i] = v
+		}
+		return out
+	}},
+	{"poisson_counts", func(r *rand.Rand, n int, step, t0 float64) []float64 {
+		out := make([]float64, n)
+		for i := range out {
+			t := t0 + float64(i)*step
+			lambda := 3 * (1.2 + daily(t))
+			k, p, l := 0.0, 1.0, math.Exp(-lambda)
+			for p *= r.Float64(); p > l; p *= r.Float64() {
+				k++
+			}
+			out[i] = k
+		}
+		return out
+	}},
 }
 
 func sq(x float64) float64 { return x * x }

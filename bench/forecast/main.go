@@ -10,6 +10,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -37,6 +38,7 @@ func main() {
 		seeds    = flag.Int("seeds", 3, "seeds per generator")
 		plWindow = flag.Duration("plwindow", time.Hour, "range of the predict_linear baseline")
 		only     = flag.String("gen", "", "run only generators whose name contains this")
+		weights  = flag.Bool("weights", false, "print the mean weight of each model per series")
 		recorded = flag.String("recorded", "", "directory of recorded timestamp,value CSV series instead of generators")
 	)
 	flag.Parse()
@@ -57,7 +59,7 @@ func main() {
 			if h%st != 0 {
 				h = h / st * st
 			}
-			results = append(results, evaluate(filepath.Base(f), ts, vs, st, h, *plWindow))
+			results = append(results, evaluate(filepath.Base(f), ts, vs, st, h, *plWindow, *weights))
 		}
 	} else {
 		n := int(*days * 86400 / step.Seconds())
@@ -73,14 +75,14 @@ func main() {
 				for i := range ts {
 					ts[i] = time.Unix(int64(t0), 0).Add(time.Duration(i) * *step)
 				}
-				results = append(results, evaluate(fmt.Sprintf("%s/%d", g.name, seed), ts, vs, *step, *horizon, *plWindow))
+				results = append(results, evaluate(fmt.Sprintf("%s/%d", g.name, seed), ts, vs, *step, *horizon, *plWindow, *weights))
 			}
 		}
 	}
 	report(results)
 }
 
-func evaluate(name string, ts []time.Time, vs []float64, step, horizon, plWindow time.Duration) result {
+func evaluate(name string, ts []time.Time, vs []float64, step, horizon, plWindow time.Duration, weights bool) result {
 	cfg := forecast.DefaultConfig()
 	cfg.Step = step
 	cfg.Horizons = []time.Duration{horizon}
@@ -99,8 +101,29 @@ func evaluate(name string, ts []time.Time, vs []float64, step, horizon, plWindow
 	}
 	pend := make([]pending, len(vs))
 	xs := make([]float64, 0, w)
+	meanW := map[string]float64{}
+	nW := 0
+	defer func() {
+		if weights && nW > 0 {
+			fmt.Printf("%-28s weights:", name)
+			for _, m := range slices.Sorted(maps.Keys(meanW)) {
+				if meanW[m]/float64(nW) >= 0.01 {
+					fmt.Printf(" %s=%.2f", m, meanW[m]/float64(nW))
+				}
+			}
+			fmt.Println()
+		}
+	}()
 	for i, v := range vs {
 		s.Push(ts[i], v)
+		if weights {
+			if mw, ok := s.ModelWeights(0); ok {
+				nW++
+				for m, x := range mw {
+					meanW[m] += x
+				}
+			}
+		}
 		if _, an, ok := s.Anomaly(); ok {
 			res.points++
 			if an {
