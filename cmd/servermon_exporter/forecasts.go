@@ -28,6 +28,8 @@ type forecaster struct {
 	// stepped by NTP neither reorders steps nor tears a gap into the history.
 	anchorWall, anchorMono time.Time
 	anchored               bool
+	// resumeAt is the start of the step after the newest one restored from the state file.
+	resumeAt time.Time
 
 	stateLoadErrors, stateSaveErrors float64
 }
@@ -120,6 +122,15 @@ func (f *forecaster) ObserveSample(now time.Time, st *collector.Store) {
 	defer f.mu.Unlock()
 	if !f.anchored {
 		f.anchorWall, f.anchorMono, f.anchored = now.Round(0), now, true
+		// A state saved by a process whose axis ran ahead of this wall clock (it started before NTP stepped the
+		// clock back, which its monotonic axis never follows) would have every step refused until the clock caught
+		// up, for as long as the offset. Continuing that axis keeps the history going at once.
+		if f.resumeAt.After(f.anchorWall) {
+			if f.logger != nil {
+				f.logger.Warn("forecast state is ahead of the wall clock, continuing its time axis", "ahead", f.resumeAt.Sub(f.anchorWall))
+			}
+			f.anchorWall = f.resumeAt
+		}
 	}
 	at := f.anchorWall.Add(now.Sub(f.anchorMono))
 	for _, t := range f.sorted {

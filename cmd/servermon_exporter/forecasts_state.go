@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"time"
 )
 
 // The forecast state payload (wrapped by stateFile, which adds the checksum):
@@ -81,9 +82,15 @@ func (f *forecaster) unmarshalState(b []byte) error {
 	if len(r.b) != 0 {
 		return fmt.Errorf("%w: %d trailing bytes", errBadState, len(r.b))
 	}
+	var resume time.Time
+	for _, t := range fresh.sorted {
+		if last, _, ok := t.series.Last(); ok && last.Add(f.cfg.step).After(resume) {
+			resume = last.Add(f.cfg.step)
+		}
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.targets, f.sorted = fresh.targets, fresh.sorted
+	f.targets, f.sorted, f.resumeAt = fresh.targets, fresh.sorted, resume
 	return nil
 }
 
