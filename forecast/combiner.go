@@ -13,15 +13,23 @@ const (
 	rowRaw   = numModels + 2
 	rowQLo   = numModels + 3 // q_lo and q_hi at the origin
 	rowQHi   = numModels + 4
-	rowLen   = numModels + 5
+	rowPost  = numModels + 5 // 1 when the forecast was made shortly after an accepted level shift
+	rowLen   = numModels + 6
 )
 
 const (
 	// minScored is how many forecasts at a horizon must have been scored against the truth before that horizon's
 	// forecasts (and its error ratio) are published; the interval quantiles are initialised from these errors.
 	minScored = 32
+	// weightPower is p in the weights ∝ MAE^-p of the top models.
+	weightPower = 2
 	// topModels is how many of the best models (by recent MAE) are averaged.
 	topModels = 3
+	// memoryBase and memoryPerStep give memory(k), the effective number of scored forecasts the MAEs average.
+	memoryBase    = 100
+	memoryPerStep = 1
+	// qtWarm: the tracker's rate is η·max(1, √(qtWarm/scored)), faster while few errors have been seen.
+	qtWarm = 400
 	// qtRate is the step of the quantile tracker in units of the interval scale σ (see combiner).
 	qtRate = 0.2
 )
@@ -58,6 +66,8 @@ type combiner struct {
 	alpha  float64
 
 	mae       [numModels]float64
+	maeS      [numModels]float64 // MAE of forecasts made shortly after a level shift (see postShift)
+	scoredS   int64
 	scored    int64
 	maeComb   float64
 	maeLong   float64 // MAE of the published forecast with scaleMemory × the memory: floor of the interval scale
@@ -91,7 +101,7 @@ func (c *combiner) reset() {
 	c.cur = Prediction{math.NaN(), math.NaN(), math.NaN()}
 }
 
-func (c *combiner) memory() float64 { return float64(100 + c.k) }
+func (c *combiner) memory() float64 { return memoryBase + memoryPerStep*float64(c.k) }
 
 func (c *combiner) allowed(m int) bool {
 	return !c.robust || (m != mNaive && m != mOLSShort && m != mOLSLong && m != mDrift)
@@ -109,6 +119,13 @@ func (c *combiner) score(v float64) {
 	for m := range numModels {
 		c.mae[m] += lambda * (math.Abs(v-float64(row[m])) - c.mae[m])
 	}
+	if row[rowPost] == 1 {
+		c.scoredS++
+		ls := 1 / min(float64(c.scoredS), c.memory())
+		for m := range numModels {
+			c.maeS[m] += ls * (math.Abs(v-float64(row[m])) - c.maeS[m])
+		}
+	}
 	e := v - point
 	c.maeComb += lambda * (math.Abs(e) - c.maeComb)
 	c.maeLong += (math.Abs(e) - c.maeLong) / min(float64(c.scored), scaleMemory*c.memory())
@@ -119,8 +136,9 @@ func (c *combiner) score(v float64) {
 	if c.qInit {
 		if sc, ql, qh := float64(row[rowScale]), float64(row[rowQLo]), float64(row[rowQHi]); sc > 0 && !math.IsNaN(ql) {
 			z := e / sc
-			c.qHi += qtRate * (b2f(z > qh) - c.alpha/2)
-			c.qLo -= qtRate * (b2f(z < ql) - c.alpha/2)
+			eta := qtRate * max(1, math.Sqrt(qtWarm/float64(c.scored)))
+			c.qHi += eta * (b2f(z > qh) - c.alpha/2)
+			c.qLo -= eta * (b2f(z < ql) - c.alpha/2)
 		}
 		return
 	}
@@ -142,8 +160,9 @@ func (c *combiner) scale(point float64) float64 {
 }
 
 // predict combines the model forecasts preds (k steps ahead) into c.cur and records the row for later scoring.
-func (c *combiner) predict(preds *[numModels]float64, lo, hi float64) {
-	c.weights()
+func (c *combiner) predict(preds *[numModels]float64, lo, hi float64, sinceShift int64) {
+	post := sinceShift < c.postWindow()
+	c.weights(post)
 	p := 0.0
 	for m, w := range c.w {
 		if w != 0 {
@@ -180,6 +199,7 @@ func (c *combiner) predict(preds *[numModels]float64, lo, hi float64) {
 		row[rowQLo], row[rowQHi] = float32(math.NaN()), float32(math.NaN())
 	}
 	row[rowRaw] = float32(raw)
+	row[rowPost] = float32(b2f(post))
 	c.pos++
 	if c.pos == c.k {
 		c.pos = 0
@@ -197,6 +217,10 @@ const guardMargin = 0.05
 // guardMemory multiplies memory(k) for the guard's MAEs: a stable comparison matters more than a fast one.
 const guardMemory = 3
 
+// guardRamp: θ is scaled by min(1, scored/(guardRamp·memory(k))), so while few forecasts have been scored the
+// published point leans towards naive (a comparison over a handful of errors is noise).
+const guardRamp = 1
+
 // guard is θ in point = naive + θ·(combination − naive): with r = MAE(combination)/MAE(naive) over the recent
 // scored forecasts, θ = clamp((1 − r)/guardMargin, 0, 1). The combination is scored on its own column, so the guard
 // does not feed back into what it measures. It bounds the loss against naive on series where nothing beats it.
@@ -207,14 +231,18 @@ func (c *combiner) guard() float64 {
 		}
 		return 0
 	}
-	return clamp((1-c.maeRaw/c.maeGNaive)/guardMargin, 0, 1)
+	return clamp((1-c.maeRaw/c.maeGNaive)/guardMargin, 0, 1) * min(1, float64(c.scored)/(guardRamp*c.memory()))
 }
 
 // weights sets c.w: inverse squared MAE over the topModels best allowed models; before any score the naive model
 // (the cleaned last value for the robust combiner) gets all the weight.
-func (c *combiner) weights() {
+func (c *combiner) weights(post bool) {
+	mae := &c.mae
+	if post && c.scoredS >= minScored/2 {
+		mae = &c.maeS
+	}
 	c.w = [numModels]float64{}
-	if c.scored == 0 {
+	if c.scored == 0 || post && c.scoredS < minScored/2 {
 		if c.robust {
 			c.w[mCleanLast] = 1
 		} else {
@@ -225,19 +253,19 @@ func (c *combiner) weights() {
 	var best [topModels]int
 	nb := 0
 	for m := range numModels {
-		if !c.allowed(m) || math.IsNaN(c.mae[m]) {
+		if !c.allowed(m) || math.IsNaN(mae[m]) {
 			continue
 		}
 		// insertion into the sorted top list
 		i := nb
 		if nb < topModels {
 			nb++
-		} else if !(c.mae[m] < c.mae[best[topModels-1]]) {
+		} else if !(mae[m] < mae[best[topModels-1]]) {
 			continue
 		} else {
 			i = topModels - 1
 		}
-		for i > 0 && c.mae[m] < c.mae[best[i-1]] {
+		for i > 0 && mae[m] < mae[best[i-1]] {
 			best[i] = best[i-1]
 			i--
 		}
@@ -247,13 +275,13 @@ func (c *combiner) weights() {
 		c.w[mCleanLast] = 1
 		return
 	}
-	if c.mae[best[0]] == 0 {
+	if mae[best[0]] == 0 {
 		c.w[best[0]] = 1
 		return
 	}
 	sum := 0.0
 	for _, m := range best[:nb] {
-		w := 1 / (c.mae[m] * c.mae[m])
+		w := math.Pow(mae[m], -weightPower)
 		c.w[m] = w
 		sum += w
 	}
@@ -261,6 +289,9 @@ func (c *combiner) weights() {
 		c.w[m] /= sum
 	}
 }
+
+// postWindow is how many steps after an accepted level shift count as "post-shift": min(2k, 360).
+func (c *combiner) postWindow() int64 { return int64(min(2*c.k, 360)) }
 
 // errorRatio is the decayed MAE of the combination over that of the naive forecast.
 func (c *combiner) errorRatio() (float64, bool) {

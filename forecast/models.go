@@ -20,12 +20,13 @@ const (
 	mHarmFast         // daily Fourier cycle + fast deseasonalised level
 	mHarmSlow         // daily Fourier cycle + slow deseasonalised level
 	mDrift            // random walk with drift: last raw value + slope of a 360-step OLS window restarted at level shifts
+	mMedShift         // rolling median of the raw values since the last accepted level shift (at most 60)
 	numModels
 )
 
 var modelNames = [numModels]string{
 	"naive", "clean_last", "ewma_0.5", "ewma_0.15", "ewma_0.04", "median_5", "median_15", "median_60",
-	"holt_damped", "ols_30", "ols_360", "harmonic_fast", "harmonic_slow", "drift",
+	"holt_damped", "ols_30", "ols_360", "harmonic_fast", "harmonic_slow", "drift", "median_since_shift",
 }
 
 // Model parameters (read-only tables).
@@ -52,6 +53,8 @@ type bank struct {
 	holtL   float64
 	holtB   float64
 	med     [3]float64
+	medS    float64 // median since the last shift
+	since   int     // values since the last accepted shift, saturating at maxMedianWin
 	ols     [3]olsWindow
 	harm    harmonic
 	hlev    [2]float64 // deseasonalised levels
@@ -108,6 +111,12 @@ func (b *bank) update(idx int64, y, c float64, shift bool, h *ring) {
 		n := h.copyNewest(b.scratch[:w])
 		b.med[i] = median(b.scratch[:n])
 	}
+	b.since = min(b.since+1, maxMedianWin)
+	if shift {
+		b.since = maxStrikes
+	}
+	n := h.copyNewest(b.scratch[:b.since])
+	b.medS = median(b.scratch[:n])
 	for i := range b.ols {
 		b.ols[i].add(h)
 	}
@@ -137,6 +146,7 @@ func (b *bank) predict(j int, seas float64, out *[numModels]float64) {
 	}
 	_, slope := b.ols[2].line()
 	out[mDrift] = b.last + slope*fj
+	out[mMedShift] = b.medS
 	out[mHarmFast] = b.hlev[0] + seas
 	out[mHarmSlow] = b.hlev[1] + seas
 }

@@ -32,6 +32,8 @@ type Series struct {
 	lastIdx int64
 	lastV   float64
 	steps   int64 // steps (real and filled) since the last reset
+	// sinceShift counts steps since the input filter last accepted a level shift (see combiner.postWindow).
+	sinceShift int64
 
 	preds   [numModels]float64
 	scratch [anomalyWindow]float64
@@ -52,6 +54,8 @@ func NewSeries(cfg Config) (*Series, error) {
 		combs:  make([]combiner, len(cfg.Horizons)),
 		order:  make([]int, len(cfg.Horizons)),
 		ref:    newCombiner(1, true, 1-cfg.Coverage),
+
+		sinceShift: math.MaxInt32,
 	}
 	for i, h := range cfg.Horizons {
 		s.combs[i] = newCombiner(int(h/cfg.Step), false, 1-cfg.Coverage)
@@ -76,7 +80,7 @@ func (s *Series) reset() {
 	}
 	s.ref.reset()
 	s.anom.reset()
-	s.has, s.lastIdx, s.lastV, s.steps = false, 0, 0, 0
+	s.has, s.lastIdx, s.lastV, s.steps, s.sinceShift = false, 0, 0, 0, math.MaxInt32
 }
 
 // Push appends the value of the step starting at t (floored to a multiple of Step since the Unix epoch). It
@@ -120,6 +124,10 @@ func (s *Series) advance(idx int64, v float64, filled bool) {
 	s.bank.update(idx, v, clean, shift, &s.hist)
 	s.has, s.lastIdx, s.lastV = true, idx, v
 	s.steps++
+	s.sinceShift = min(s.sinceShift+1, math.MaxInt32)
+	if shift {
+		s.sinceShift = 0
+	}
 	s.predictInto(&s.ref)
 	for i := range s.combs {
 		s.predictInto(&s.combs[i])
@@ -128,7 +136,7 @@ func (s *Series) advance(idx int64, v float64, filled bool) {
 
 func (s *Series) predictInto(c *combiner) {
 	s.bank.predict(c.k, s.bank.seasonalAt(c.k), &s.preds)
-	c.predict(&s.preds, s.cfg.Min, s.cfg.Max)
+	c.predict(&s.preds, s.cfg.Min, s.cfg.Max, s.sinceShift)
 }
 
 func (s *Series) ready(c *combiner) bool {

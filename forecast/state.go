@@ -177,6 +177,7 @@ func (s *Series) MarshalBinary() ([]byte, error) {
 	e.i64(s.lastIdx)
 	e.f64(s.lastV)
 	e.i64(s.steps)
+	e.i64(s.sinceShift)
 
 	e.u32(uint32(s.hist.n))
 	for i := s.hist.n - 1; i >= 0; i-- {
@@ -191,6 +192,8 @@ func (s *Series) MarshalBinary() ([]byte, error) {
 	e.f64(b.holtL)
 	e.f64(b.holtB)
 	e.f64s(b.med[:])
+	e.f64(b.medS)
+	e.u32(uint32(b.since))
 	e.f64s(b.hlev[:])
 	e.i64(b.idx)
 	for i := range b.ols {
@@ -245,6 +248,8 @@ func encodeCombiner(e *encoder, c *combiner) {
 	e.u32(uint32(c.k))
 	e.bool(c.robust)
 	e.f64s(c.mae[:])
+	e.f64s(c.maeS[:])
+	e.i64(c.scoredS)
 	e.i64(c.scored)
 	e.f64(c.maeComb)
 	e.f64(c.maeLong)
@@ -298,6 +303,10 @@ func (s *Series) UnmarshalBinary(b []byte) error {
 	t.lastIdx = d.i64("last index")
 	t.lastV = d.f64("last value", true)
 	t.steps = d.i64("steps")
+	t.sinceShift = d.i64("steps since shift")
+	if d.err == nil && (t.sinceShift < 0 || t.sinceShift > math.MaxInt32) {
+		d.fail("steps since shift %d", t.sinceShift)
+	}
 	if d.err == nil && (t.lastIdx > math.MaxInt64/t.stepNs || t.lastIdx < math.MinInt64/t.stepNs) {
 		d.fail("last index %d out of range", t.lastIdx)
 	}
@@ -331,6 +340,8 @@ func (s *Series) UnmarshalBinary(b []byte) error {
 	bk.holtL = d.f64("holt level", true)
 	bk.holtB = d.f64("holt trend", true)
 	d.f64s(bk.med[:], "median", false)
+	bk.medS = d.f64("median since shift", false)
+	bk.since = d.count("steps since shift", maxMedianWin)
 	d.f64s(bk.hlev[:], "harmonic level", true)
 	bk.idx = d.i64("bank index")
 	for i := range bk.ols {
@@ -434,6 +445,8 @@ func decodeCombiner(d *decoder, k int, dst *combiner) {
 		c, rows = *dst, dst.rows
 	}
 	d.f64s(c.mae[:], "model MAE", true)
+	d.f64s(c.maeS[:], "post-shift model MAE", true)
+	c.scoredS = d.i64("post-shift scored")
 	c.scored = d.i64("scored")
 	c.maeComb = d.f64("combined MAE", true)
 	c.maeLong = d.f64("long combined MAE", true)
@@ -456,7 +469,7 @@ func decodeCombiner(d *decoder, k int, dst *combiner) {
 	c.cur.Upper = d.f64("upper", false)
 	c.upWidth = d.f64("upper width", false)
 	c.hasBounds = d.bool("has bounds")
-	if d.err == nil && c.scored < 0 {
+	if d.err == nil && (c.scored < 0 || c.scoredS < 0) {
 		d.fail("negative scored count")
 	}
 	if d.err == nil {

@@ -56,3 +56,16 @@ func readCSV(path string) ([]time.Time, []float64, time.Duration, error) {
 	slices.Sort(d)
 	return ts, vs, d[len(d)/2], nil
 }
+
+// writeCSV writes a series as "timestamp,value" with Unix-second timestamps.
+func writeCSV(path string, ts []time.Time, vs []float64) error {
+	var b strings.Builder
+	b.WriteString("timestamp,value\n")
+	for i, t := range ts {
+		fmt.Fprintf(&b, "%d,%s\n", t.Unix(), strconv.FormatFloat(vs[i], 'g', -1, 64))
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}

@@ -39,6 +39,7 @@ func main() {
 		plWindow = flag.Duration("plwindow", time.Hour, "range of the predict_linear baseline")
 		only     = flag.String("gen", "", "run only generators whose name contains this")
 		weights  = flag.Bool("weights", false, "print the mean weight of each model per series")
+		dump     = flag.String("dump", "", "also write every generated series as timestamp,value CSV into this directory")
 		recorded = flag.String("recorded", "", "directory of recorded timestamp,value CSV series instead of generators")
 	)
 	flag.Parse()
@@ -74,6 +75,12 @@ func main() {
 				ts := make([]time.Time, n)
 				for i := range ts {
 					ts[i] = time.Unix(int64(t0), 0).Add(time.Duration(i) * *step)
+				}
+				if *dump != "" {
+					if err := writeCSV(filepath.Join(*dump, fmt.Sprintf("%s_%d.csv", g.name, seed)), ts, vs); err != nil {
+						fmt.Fprintln(os.Stderr, err)
+						os.Exit(1)
+					}
 				}
 				results = append(results, evaluate(fmt.Sprintf("%s/%d", g.name, seed), ts, vs, *step, *horizon, *plWindow, *weights))
 			}
@@ -164,8 +171,16 @@ func report(results []result) {
 			fmt.Printf("%-28s no scored forecasts\n", r.name)
 			continue
 		}
-		ratio := r.mae / r.naive
-		pl := r.plin / r.naive
+		ratio, pl := r.mae/r.naive, r.plin/r.naive
+		if r.naive == 0 { // a constant stretch: every forecast exact counts as a tie
+			ratio, pl = 1, 1
+			if r.mae > 0 {
+				ratio = math.Inf(1)
+			}
+			if r.plin > 0 {
+				pl = math.Inf(1)
+			}
+		}
 		ratios = append(ratios, ratio)
 		plr = append(plr, pl)
 		worst = max(worst, ratio)
