@@ -35,38 +35,48 @@ const (
 )
 
 // combiner turns the model bank into one forecast k steps ahead and a prediction interval, using only the models'
-// own out-of-sample errors at that horizon.
+// own out-of-sample errors at that horizon. Nothing in it depends on other horizons.
 //
 // Scoring: every step each model's forecast for t+k is kept in a ring of k rows (float32); when the value at t+k
 // arrives it is scored and each model's MAE is updated as an exponentially weighted mean
-// MAE_m ← MAE_m + λ(|e_m| − MAE_m) with λ = 1/min(scored, memory(k)), memory(k) = 100 + k steps (errors at long
-// horizons overlap, so they need a longer memory to be as informative).
+// MAE_m ← MAE_m + λ(|e_m| − MAE_m) with λ = 1/min(scored, memory(k)), memory(k) = 100 + k scored forecasts (errors
+// at long horizons overlap, so they need a longer memory to be as informative). Forecasts made within
+// postWindow(k) = min(2k, 360) steps after the input filter accepted a level shift are also scored into a second
+// set of MAEs, MAE^post_m: right after a shift the slow levels are wrong while the naive and "since shift" models
+// are right, and the ordinary MAEs only learn that k steps later.
 //
-// Combination: the topModels models with the lowest MAE are averaged with weights ∝ 1/MAE_m². The naive model is
-// always a candidate, so where nothing beats it the combination is (close to) naive.
+// Combination: the topModels = 3 models with the lowest MAE (MAE^post inside a post-shift window, once 16 post-shift
+// forecasts have been scored; naive alone before that) are averaged with weights ∝ MAE_m^−2.
 //
-// Interval: with σ = the combination's own decayed MAE at this horizon at the forecast origin (floored, see
+// Naive guard: point = naive + θ·(combination − naive) with θ = clamp((1 − r)/0.05, 0, 1)·min(1, scored/memory(k)),
+// r = MAE(combination)/MAE(naive) over guardMemory·memory(k) scored forecasts (the combination is scored on its
+// own column, so the guard does not measure itself). Where nothing beats naive by 5 %, the forecast is naive; this
+// bounds the loss against naive on random walks and regime-switching series, and early on.
+//
+// Interval: with σ = the published forecast's own decayed MAE at this horizon at the forecast origin (floored, see
 // scale), the bounds are point + q_lo·σ and point + q_hi·σ. q_lo and q_hi start as the empirical α/2 and 1−α/2
 // quantiles (α = 1 − Coverage) of the first minScored signed errors divided by σ, and then follow a quantile
 // tracker (online conformal prediction, the P-step of "conformal PID control"): when the truth y of a forecast
 // arrives, with z = (y − point)/σ_origin and the q_lo, q_hi published with that forecast (kept in its row),
 //
-//	q_hi ← q_hi + η·(1{z > q_hi,origin} − α/2),   q_lo ← q_lo − η·(1{z < q_lo,origin} − α/2),   η = qtRate
+//	q_hi ← q_hi + η·(1{z > q_hi,origin} − α/2),   q_lo ← q_lo − η·(1{z < q_lo,origin} − α/2),
+//	η = qtRate·max(1, √(qtWarm/scored)) = 0.2·max(1, √(400/scored))
 //
 // Summing the updates shows that the long-run fraction of misses above (below) equals α/2 up to
-// (q_T − q_0)/(η·T), whatever the error distribution, so coverage tracks the target on heavy-tailed and shifting
-// series. (Scoring against the current q instead looks ahead — q has meanwhile seen k more correlated errors — and
-// under-covers badly on autocorrelated series.) There is deliberately no anti-wind-up cap: with errors correlated
-// over k steps misses come in clusters, and q has to stay above the typical error for a while after each cluster
-// to pay them back; capping q (tried: at a decaying maximum of |z|) broke the coverage on random walks. The price
-// is that after a regime change intervals at long horizons stay wide for a while (q comes down by η·α/2 per step).
+// Σ(Δq/η)/T, whatever the error distribution, so coverage tracks the target on heavy-tailed and shifting
+// series; the larger rate while few errors are known corrects a poor start quickly. (Scoring against the current q
+// instead looks ahead — q has meanwhile seen k more correlated errors — and under-covers badly on autocorrelated
+// series.) There is deliberately no anti-wind-up cap: with errors correlated over k steps misses come in clusters,
+// and q has to stay above the typical error for a while after each cluster to pay them back; capping q (tried: at a
+// decaying maximum of |z|) broke the coverage on random walks. The price is that after a regime change intervals
+// at long horizons stay wide for a while (q comes down by η·α/2 per step).
 type combiner struct {
 	k      int
 	robust bool // excludes the models that follow a raw spike (naive, OLS, drift): the anomaly reference
 	alpha  float64
 
 	mae       [numModels]float64
-	maeS      [numModels]float64 // MAE of forecasts made shortly after a level shift (see postShift)
+	maeS      [numModels]float64 // MAE of forecasts made shortly after a level shift (see postWindow)
 	scoredS   int64
 	scored    int64
 	maeComb   float64

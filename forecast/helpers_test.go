@@ -116,3 +116,43 @@ func backtestStats(t testing.TB, cfg Config, vs []float64) (ratio, coverage floa
 	}
 	return mae / naive, float64(covered) / float64(scored), scored
 }
+
+// genLevelShifts is white noise around a level that jumps to a new random value every ~500 steps.
+func genLevelShifts(r *rand.Rand, n int, _ time.Duration) []float64 {
+	out := make([]float64, n)
+	level := 0.5
+	for i := range out {
+		if r.Float64() < 1.0/500 {
+			level = 0.1 + 0.8*r.Float64()
+		}
+		out[i] = level + 0.03*r.NormFloat64()
+	}
+	return out
+}
+
+// genQuantised is exactly constant for long stretches with rare jumps of whole units (a quantised gauge).
+func genQuantised(r *rand.Rand, n int, _ time.Duration) []float64 {
+	out := make([]float64, n)
+	v := 4e9
+	for i := range out {
+		if r.Float64() < 0.003 {
+			v += 1e8 * math.Round(4*r.NormFloat64())
+		}
+		out[i] = v
+	}
+	return out
+}
+
+// genLeakRestart is a drifting random walk (a memory leak) that drops back at restarts.
+func genLeakRestart(r *rand.Rand, n int, _ time.Duration) []float64 {
+	out := make([]float64, n)
+	v := 0.2
+	for i := range out {
+		v += 0.0002 + 0.001*r.NormFloat64()
+		if v > 0.9 || r.Float64() < 0.0005 {
+			v = 0.2
+		}
+		out[i] = v + 0.002*r.NormFloat64()
+	}
+	return out
+}
