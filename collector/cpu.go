@@ -89,10 +89,8 @@ func (c *cpuSource) Read(time.Time) error {
 		return fmt.Errorf("reading stat: %w", err)
 	}
 	next := &c.prev // becomes the current reading; its cores slice is reused
-	if !parseStat(data, next) {
-		if err := c.readProcfs(next); err != nil {
-			return err
-		}
+	if err := c.parse(data, next); err != nil {
+		return err
 	}
 	if !c.cfg.PerCPU {
 		next.cores = next.cores[:0]
@@ -101,8 +99,11 @@ func (c *cpuSource) Read(time.Time) error {
 	return nil
 }
 
-// readProcfs reads /proc/stat through procfs, for content the fast parser does not take.
-func (c *cpuSource) readProcfs(r *statReading) error {
+// parse parses /proc/stat's content into r, through procfs when the fast parser does not take it.
+func (c *cpuSource) parse(data []byte, r *statReading) error {
+	if parseStat(data, r) {
+		return nil
+	}
 	st, err := c.proc.fs.Stat()
 	if err != nil {
 		return fmt.Errorf("reading stat: %w", err)

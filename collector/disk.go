@@ -94,11 +94,8 @@ func (d *diskSource) Read(now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("reading diskstats: %w", err)
 	}
-	var ok bool
-	if d.lines, ok = parseDiskstats(data, d.lines); !ok {
-		if err := d.readProcfs(); err != nil {
-			return err
-		}
+	if err := d.parse(data); err != nil {
+		return err
 	}
 	seq := d.seq + 1
 	for i := range d.lines {
@@ -129,8 +126,12 @@ func (d *diskSource) Read(now time.Time) error {
 	return nil
 }
 
-// readProcfs reads /proc/diskstats through procfs, for content the fast parser does not take.
-func (d *diskSource) readProcfs() error {
+// parse parses /proc/diskstats' content into d.lines, through procfs when the fast parser does not take it.
+func (d *diskSource) parse(data []byte) error {
+	var ok bool
+	if d.lines, ok = parseDiskstats(data, d.lines); ok {
+		return nil
+	}
 	stats, err := d.proc.bd.ProcDiskstats()
 	if err != nil {
 		return fmt.Errorf("reading diskstats: %w", err)

@@ -30,13 +30,9 @@ func (l *loadSource) Read(time.Time) error {
 	if err != nil {
 		return fmt.Errorf("reading loadavg: %w", err)
 	}
-	var la procfs.LoadAvg
-	if !parseLoadAvg(data, &la) {
-		all, err := l.proc.fs.LoadAvg()
-		if err != nil {
-			return fmt.Errorf("reading loadavg: %w", err)
-		}
-		la = *all
+	la, err := l.parse(data)
+	if err != nil {
+		return err
 	}
 	l.loads = [3]float64{la.Load1, la.Load5, la.Load15}
 	for _, v := range l.loads {
@@ -54,6 +50,19 @@ func (l *loadSource) Update(st *Store) {
 		}
 		st.Set(l.gauges[i], l.loads[i])
 	}
+}
+
+// parse parses /proc/loadavg's content, through procfs when the fast parser does not take it.
+func (l *loadSource) parse(data []byte) (procfs.LoadAvg, error) {
+	var la procfs.LoadAvg
+	if parseLoadAvg(data, &la) {
+		return la, nil
+	}
+	all, err := l.proc.fs.LoadAvg()
+	if err != nil {
+		return la, fmt.Errorf("reading loadavg: %w", err)
+	}
+	return *all, nil
 }
 
 // Close closes /proc/loadavg.

@@ -57,13 +57,9 @@ func (m *memorySource) Read(time.Time) error {
 	if err != nil {
 		return fmt.Errorf("reading meminfo: %w", err)
 	}
-	mi := &m.reading.info
-	if !parseMeminfo(data, &m.reading) {
-		all, err := m.proc.fs.Meminfo()
-		if err != nil {
-			return fmt.Errorf("reading meminfo: %w", err)
-		}
-		mi = &all
+	mi, err := m.parse(data)
+	if err != nil {
+		return err
 	}
 	total, available, err := memAvailable(mi)
 	if err != nil {
@@ -75,6 +71,18 @@ func (m *memorySource) Read(time.Time) error {
 		return fmt.Errorf("meminfo: SwapFree %d exceeds SwapTotal %d", m.swapFree, m.swapTotal)
 	}
 	return nil
+}
+
+// parse parses /proc/meminfo's content, through procfs when the fast parser does not take it.
+func (m *memorySource) parse(data []byte) (*procfs.Meminfo, error) {
+	if parseMeminfo(data, &m.reading) {
+		return &m.reading.info, nil
+	}
+	mi, err := m.proc.fs.Meminfo()
+	if err != nil {
+		return nil, fmt.Errorf("reading meminfo: %w", err)
+	}
+	return &mi, nil
 }
 
 // Close closes /proc/meminfo.

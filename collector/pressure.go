@@ -68,12 +68,17 @@ func (p *pressureSource) Read(now time.Time) error {
 	return nil
 }
 
-// readResource reads one pressure file, through procfs when the fast parser does not take it.
+// readResource reads one pressure file.
 func (p *pressureSource) readResource(i int) (psiReading, error) {
 	data, err := p.files[i].read()
 	if err != nil {
 		return psiReading{}, err
 	}
+	return p.parse(i, data)
+}
+
+// parse parses the content of resource i's pressure file, through procfs when the fast parser does not take it.
+func (p *pressureSource) parse(i int, data []byte) (psiReading, error) {
 	var r psiReading
 	if parsePSI(data, &r) {
 		return r, nil

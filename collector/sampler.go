@@ -53,10 +53,10 @@ func (c SamplerConfig) Validate() error {
 
 type sourceState struct {
 	src Source
-	// The source's reader goroutine takes a sample time from req, reads, and answers on done. It lives from the
-	// first Sample to Close, so a tick costs two channel operations, not a goroutine.
-	req    chan time.Time
+	// done receives the outcome of every read. Between Start and Close a reader goroutine takes sample times
+	// from req and closes exited when it ends; otherwise each read runs in a goroutine of its own.
 	done   chan error
+	req    chan time.Time
 	exited chan struct{}
 
 	// Touched by the sampling goroutine only.
@@ -77,6 +77,7 @@ type Sampler struct {
 	sources   []*sourceState
 	observers []Observer
 	timer     *time.Timer
+	readers   bool // between Start and Close
 
 	mu    sync.Mutex
 	store *Store
@@ -112,16 +113,18 @@ func NewSampler(cfg SamplerConfig, sources []Source, observers ...Observer) (*Sa
 			return nil, fmt.Errorf("source %q registered twice", src.Name())
 		}
 		seen[src.Name()] = true
-		s.sources = append(s.sources, &sourceState{src: src})
+		s.sources = append(s.sources, &sourceState{src: src, done: make(chan error, 1)})
 	}
 	return s, nil
 }
 
-// Run samples every Interval until ctx is done, then closes the sampler. The first sample is taken at once.
+// Run samples every Interval until ctx is done, with persistent readers (see Start) it closes when done. The first
+// sample is taken at once.
 func (s *Sampler) Run(ctx context.Context) {
+	s.Start()
+	defer s.Close()
 	t := time.NewTicker(s.cfg.Interval)
 	defer t.Stop()
-	defer s.Close()
 	for {
 		s.Sample()
 		select {
@@ -132,14 +135,47 @@ func (s *Sampler) Run(ctx context.Context) {
 	}
 }
 
-// startReader starts the source's reader goroutine unless it runs.
-func (st *sourceState) startReader() {
-	if st.req != nil {
+// Start gives every source a reader goroutine that lives until Close, so that a sample hands each read over with
+// two channel operations and allocates nothing. Without Start, every read runs in a goroutine of its own (one
+// small allocation each) and nothing outlives the sample but a read still running past its timeout. Start must
+// not run concurrently with Sample.
+func (s *Sampler) Start() { s.readers = true }
+
+// Close stops the reader goroutines and closes the files the sources hold open. It waits for every reader but one
+// still stuck in a read past its timeout, which exits when that read returns. The sampler can still sample
+// afterwards, reopening what it needs. Close must not run concurrently with Sample.
+func (s *Sampler) Close() {
+	s.readers = false
+	for _, st := range s.sources {
+		if st.req != nil {
+			close(st.req) // the reader closes the source when it ends
+			st.req = nil
+			if !st.busy {
+				<-st.exited
+				st.exited = nil
+			}
+			continue
+		}
+		if c, ok := st.src.(io.Closer); ok && !st.busy {
+			_ = c.Close() // read-only files: nothing was written that closing could lose
+		}
+	}
+}
+
+// read starts a read of the source at now, answered on st.done.
+func (s *Sampler) read(st *sourceState, now time.Time) {
+	if !s.readers {
+		go readOnce(st.src, now, st.done)
 		return
 	}
-	st.req, st.done, st.exited = make(chan time.Time, 1), make(chan error, 1), make(chan struct{})
-	go readLoop(st.src, st.req, st.done, st.exited)
+	if st.req == nil {
+		st.req, st.exited = make(chan time.Time, 1), make(chan struct{})
+		go readLoop(st.src, st.req, st.done, st.exited)
+	}
+	st.req <- now // never blocks: the reader is idle and req has room for one
 }
+
+func readOnce(src Source, now time.Time, done chan<- error) { done <- src.Read(now) }
 
 // readLoop reads src at every time received on req until req is closed, then closes src's files.
 func readLoop(src Source, req <-chan time.Time, done chan<- error, exited chan<- struct{}) {
@@ -148,23 +184,7 @@ func readLoop(src Source, req <-chan time.Time, done chan<- error, exited chan<-
 		done <- src.Read(now)
 	}
 	if c, ok := src.(io.Closer); ok {
-		_ = c.Close() // read-only files: nothing was written that closing could lose
-	}
-}
-
-// Close stops the reader goroutines and closes the files the sources hold open. It waits for every reader but one
-// still stuck in a read past its timeout, which exits when that read returns. A later Sample starts the readers
-// again. Close must not run concurrently with Sample.
-func (s *Sampler) Close() {
-	for _, st := range s.sources {
-		if st.req == nil {
-			continue
-		}
-		close(st.req)
-		st.req = nil
-		if !st.busy {
-			<-st.exited
-		}
+		_ = c.Close()
 	}
 }
 
@@ -198,16 +218,16 @@ func (s *Sampler) startReads(now time.Time) time.Time {
 			select {
 			case <-st.done: // the late read finished; its reading stays as the source's previous one
 				st.busy = false
-				if st.req == nil {
-					<-st.exited // closed meanwhile: let it finish closing before a new reader starts
+				if st.req == nil && st.exited != nil {
+					<-st.exited // closed meanwhile: let it finish closing the source before it is read again
+					st.exited = nil
 				}
 			default:
 				st.readErr = fmt.Errorf("still reading after %s", s.cfg.Timeout)
 				continue
 			}
 		}
-		st.startReader()
-		st.req <- now // never blocks: the reader is idle and req has room for one
+		s.read(st, now)
 	}
 	return started
 }

@@ -1,0 +1,143 @@
+package collector
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+// benchSampler returns a sampler of every source reading dir, its clock advancing one interval per sample.
+func benchSampler(b *testing.B, dir string, perCPU bool) *Sampler {
+	b.Helper()
+	proc, err := NewProcFS(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sources := []Source{NewCPU(proc, CPUConfig{PerCPU: perCPU}), NewMemory(proc), NewLoad(proc), NewPressure(proc),
+		NewDisk(proc, DiskConfig{Exclude: mustCompile(DefaultDiskExclude)})}
+	now := time.Unix(1.7e9, 0)
+	s, err := NewSampler(SamplerConfig{Interval: time.Second, Window: time.Minute, Timeout: time.Second,
+		Now: func() time.Time { now = now.Add(time.Second / 2); return now }}, sources) // Sample calls Now twice
+	if err != nil {
+		b.Fatal(err)
+	}
+	s.Start() // as Run does
+	b.Cleanup(s.Close)
+	for range 3 { // files opened, gauges created, buffers and maps grown
+		s.Sample()
+	}
+	return s
+}
+
+// BenchmarkSample is one background sample of all five sources: reads, parsing, window bookkeeping. The steady
+// state allocates nothing.
+func BenchmarkSample(b *testing.B) {
+	synth := b.TempDir()
+	synthProc(b, synth, 128, 64, 1)
+	for _, c := range []struct {
+		name   string
+		dir    string
+		perCPU bool
+	}{
+		{"fixture", "../testdata/proc/t0", true},
+		{"proc", "/proc", false},
+		{"proc-percpu", "/proc", true},
+		{"synthetic-128cpu-64disk", synth, false},
+		{"synthetic-128cpu-64disk-percpu", synth, true},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			s := benchSampler(b, c.dir, c.perCPU)
+			b.ReportAllocs()
+			for b.Loop() {
+				s.Sample()
+			}
+		})
+	}
+}
+
+// BenchmarkSampleScale is the cost curve of a sample over machine size: CPUs (per-CPU gauges on) and disks.
+func BenchmarkSampleScale(b *testing.B) {
+	for _, size := range [][2]int{{2, 1}, {8, 1}, {32, 1}, {128, 1}, {2, 4}, {2, 16}, {2, 64}, {2, 256}, {128, 256}} {
+		b.Run(fmt.Sprintf("cpus=%d/disks=%d", size[0], size[1]), func(b *testing.B) {
+			dir := b.TempDir()
+			synthProc(b, dir, size[0], size[1], 1)
+			s := benchSampler(b, dir, true)
+			b.ReportAllocs()
+			for b.Loop() {
+				s.Sample()
+			}
+		})
+	}
+}
+
+// BenchmarkExposition renders the body a scrape after a new sample gets, plain and gzipped: the work of the first
+// scrape of every sample; later scrapes of it reuse the bodies.
+func BenchmarkExposition(b *testing.B) {
+	synth := b.TempDir()
+	synthProc(b, synth, 128, 64, 1)
+	for _, c := range []struct{ name, dir string }{{"proc", "/proc"}, {"synthetic-128cpu-64disk", synth}} {
+		for _, gz := range []bool{false, true} {
+			b.Run(fmt.Sprintf("%s/gzip=%v", c.name, gz), func(b *testing.B) {
+				s := benchSampler(b, c.dir, true)
+				b.ReportAllocs()
+				for b.Loop() {
+					s.store.seq++ // as a new sample would
+					body, err := s.Exposition(gz)
+					if err != nil || len(body) == 0 {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkParse compares the fast parsers with procfs's on the same content (procfs also reads the file).
+func BenchmarkParse(b *testing.B) {
+	dir := b.TempDir()
+	synthProc(b, dir, 128, 64, 1)
+	proc, err := NewProcFS(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var (
+		st   statReading
+		mi   meminfoReading
+		psi  psiReading
+		disk []diskLine
+	)
+	for _, p := range []struct {
+		file       string
+		fast       func([]byte) bool
+		withProcfs func() error
+	}{
+		{"stat", func(d []byte) bool { return parseStat(d, &st) }, func() error { _, err := proc.fs.Stat(); return err }},
+		{"meminfo", func(d []byte) bool { return parseMeminfo(d, &mi) }, func() error { _, err := proc.fs.Meminfo(); return err }},
+		{"pressure/io", func(d []byte) bool { return parsePSI(d, &psi) }, func() error { _, err := proc.fs.PSIStatsForResource("io"); return err }},
+		{"diskstats", func(d []byte) bool {
+			var ok bool
+			disk, ok = parseDiskstats(d, disk)
+			return ok
+		}, func() error { _, err := proc.bd.ProcDiskstats(); return err }},
+	} {
+		f := proc.file(p.file)
+		b.Cleanup(func() { _ = f.Close() })
+		b.Run(p.file+"/fast", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				data, err := f.read()
+				if err != nil || !p.fast(data) {
+					b.Fatal("fast parser failed", err)
+				}
+			}
+		})
+		b.Run(p.file+"/procfs", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := p.withProcfs(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
