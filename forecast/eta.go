@@ -48,7 +48,11 @@ func (s *Series) SecondsUntil(threshold float64) (float64, bool) {
 		}
 	}
 	advanceNext(0)
+	var seas seasonIter
+	seas.start(&s.bank.harm, s.bank.idx+1)
+	phiJ := 1.0
 	for j := 1; j <= H; j++ {
+		phiJ *= holtPhi
 		for next >= 0 && s.combs[next].k <= j {
 			seg = next
 			advanceNext(nextPos + 1)
@@ -65,13 +69,8 @@ func (s *Series) SecondsUntil(threshold float64) (float64, bool) {
 		default:
 			width = c.upWidth
 		}
-		s.bank.predict(j, s.bank.seasonalAt(j), &s.preds)
-		p := 0.0
-		for m, w := range c.w {
-			if w != 0 {
-				p += w * s.preds[m]
-			}
-		}
+		p := s.bank.predictWeighted(j, &c.w, seas.value(), phiJ)
+		seas.next()
 		u := clamp(clamp(p, s.cfg.Min, s.cfg.Max)+width, s.cfg.Min, s.cfg.Max)
 		if u >= threshold {
 			frac := 1.0

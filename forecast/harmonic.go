@@ -183,3 +183,54 @@ func (h *harmonic) refit() {
 	}
 	h.fitted = true
 }
+
+// seasonIter yields s(t) for consecutive steps without trigonometry per step: each harmonic's (cos, sin) is rotated
+// by its per-step angle (one complex multiplication; the rounding drift over a day of steps is ~1e-13).
+type seasonIter struct {
+	h      *harmonic
+	active bool
+	c, s   [maxHarmonicDim]float64 // current cos/sin per regressor pair
+	rc, rs [maxHarmonicDim]float64 // rotation per step
+}
+
+// start positions the iterator at step idx.
+func (it *seasonIter) start(h *harmonic, idx int64) {
+	it.h, it.active = h, h.active()
+	if !it.active {
+		return
+	}
+	var x [maxHarmonicDim]float64
+	h.features(idx, &x)
+	stepSec := float64(h.stepNs) / 1e9
+	for i := 1; i+1 < h.p; i += 2 {
+		it.c[i], it.s[i] = x[i], x[i+1]
+		period := float64(daySeconds)
+		k := float64((i + 1) / 2)
+		if i > 2*dailyHarmonics {
+			period, k = weekSeconds, float64((i-2*dailyHarmonics+1)/2)
+		}
+		it.rs[i], it.rc[i] = math.Sincos(2 * math.Pi * k * math.Mod(stepSec, period) / period)
+	}
+}
+
+// value is s at the current step.
+func (it *seasonIter) value() float64 {
+	if !it.active {
+		return 0
+	}
+	v := 0.0
+	for i := 1; i+1 < it.h.p; i += 2 {
+		v += it.h.coef[i]*it.c[i] + it.h.coef[i+1]*it.s[i]
+	}
+	return v
+}
+
+// next advances one step.
+func (it *seasonIter) next() {
+	if !it.active {
+		return
+	}
+	for i := 1; i+1 < it.h.p; i += 2 {
+		it.c[i], it.s[i] = it.c[i]*it.rc[i]-it.s[i]*it.rs[i], it.s[i]*it.rc[i]+it.c[i]*it.rs[i]
+	}
+}

@@ -151,6 +151,44 @@ func (b *bank) predict(j int, seas float64, out *[numModels]float64) {
 	out[mHarmSlow] = b.hlev[1] + seas
 }
 
+// predictWeighted is Σ_m w_m·(model m's forecast j steps ahead), evaluating only the models with a weight (the
+// ETA path calls it for every step up to the longest horizon). seas is s(t + j·Step) and phiJ is holtPhi^j, both
+// maintained incrementally by the caller.
+func (b *bank) predictWeighted(j int, w *[numModels]float64, seas, phiJ float64) float64 {
+	fj := float64(j)
+	p := 0.0
+	for m, wm := range w {
+		if wm == 0 {
+			continue
+		}
+		var f float64
+		switch m {
+		case mHolt:
+			f = b.holtL + b.holtB*holtPhi*(1-phiJ)/(1-holtPhi)
+		case mOLSShort, mOLSLong:
+			a, s := b.ols[m-mOLSShort].line()
+			f = a + s*fj
+		case mDrift:
+			_, s := b.ols[2].line()
+			f = b.last + s*fj
+		case mHarmFast, mHarmSlow:
+			f = b.hlev[m-mHarmFast] + seas
+		case mNaive:
+			f = b.last
+		case mCleanLast:
+			f = b.clean
+		case mEWMAFast, mEWMAMid, mEWMASlow:
+			f = b.ewma[m-mEWMAFast]
+		case mMedShort, mMedMid, mMedLong:
+			f = b.med[m-mMedShort]
+		case mMedShift:
+			f = b.medS
+		}
+		p += wm * f
+	}
+	return p
+}
+
 // seasonalAt is the harmonic seasonal term j steps after the newest update.
 func (b *bank) seasonalAt(j int) float64 { return b.harm.seasonal(b.idx + int64(j)) }
 

@@ -160,3 +160,33 @@ func TestEmpiricalQuantile(t *testing.T) {
 		}
 	}
 }
+
+func TestPredictWeightedMatchesPredict(t *testing.T) {
+	s := mustSeries(t, cfgWith(5*time.Minute, time.Hour))
+	r := rand.New(rand.NewPCG(9, 9))
+	for i, v := range genTrendCycleAR(r, 2000, 5*time.Minute) {
+		s.Push(t0.Add(time.Duration(i)*5*time.Minute), v)
+	}
+	var it seasonIter
+	it.start(&s.bank.harm, s.bank.idx+1)
+	if !it.active {
+		t.Fatal("harmonic not active after 2000 steps")
+	}
+	for j := 1; j <= 300; j++ {
+		if got, want := it.value(), s.bank.seasonalAt(j); math.Abs(got-want) > 1e-9 {
+			t.Fatalf("seasonal iterator at %d: %v, want %v", j, got, want)
+		}
+		it.next()
+	}
+	for _, j := range []int{1, 7, 300} {
+		var all [numModels]float64
+		s.bank.predict(j, s.bank.seasonalAt(j), &all)
+		for m := range numModels {
+			var w [numModels]float64
+			w[m] = 1
+			if got := s.bank.predictWeighted(j, &w, s.bank.seasonalAt(j), math.Pow(holtPhi, float64(j))); math.Abs(got-all[m]) > 1e-12*(1+math.Abs(all[m])) {
+				t.Errorf("j=%d model %s: weighted %v, predict %v", j, modelNames[m], got, all[m])
+			}
+		}
+	}
+}
