@@ -1,9 +1,10 @@
 package forecast
 
 import (
-	"errors"
 	"math"
 
+	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/lapack/lapack64"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -29,7 +30,7 @@ const (
 //
 // with t the Unix time (so the phase comes from wall time, not from the step index). The normal equations
 // A = Σ ρ^age·x·xᵀ and r = Σ ρ^age·x·y are updated in O(p²) per step with forgetting ρ = 1 − 1/(History/2 in steps),
-// and solved (gonum Cholesky, small ridge) every harmonicRefitEvery steps. Only the seasonal part s(t) (without c₀)
+// and solved (Cholesky with gonum, small ridge) every harmonicRefitEvery steps. Only the seasonal part s(t) (without c₀)
 // is used: two levels L ← L + α·(y − s(t) − L) of the deseasonalised series follow level shifts, and the models
 // forecast L + s(t + j·Step). The seasonal term is switched on only after a full day of data.
 type harmonic struct {
@@ -45,10 +46,10 @@ type harmonic struct {
 	enabled  bool  // the step is short enough for the cycle
 	stepNs   int64
 
-	sym  *mat.SymDense
-	chol mat.Cholesky
-	rv   *mat.VecDense
-	xv   *mat.VecDense
+	// Workspace of the solve: gonum/mat storage, factorised in place by gonum's LAPACK (Potrf/Potrs) because
+	// mat.Cholesky draws its workspace from a sync.Pool, which allocates now and then.
+	sym *mat.SymDense
+	xv  *mat.VecDense
 }
 
 func newHarmonic(stepNs int64, historySteps int) harmonic {
@@ -64,7 +65,6 @@ func newHarmonic(stepNs int64, historySteps int) harmonic {
 		enabled:  stepsPerDay >= harmonicMinStepsPerDay,
 		stepNs:   stepNs,
 		sym:      mat.NewSymDense(p, nil),
-		rv:       mat.NewVecDense(p, nil),
 		xv:       mat.NewVecDense(p, nil),
 	}
 	if p > 1+2*dailyHarmonics {
@@ -138,8 +138,8 @@ func (h *harmonic) update(idx int64, y float64) {
 	}
 }
 
-// refit solves (A + εI)·c = r with a ridge ε = 10⁻⁶·trace(A)/p that keeps A positive definite before the cycle has
-// been observed in full; on failure the previous coefficients stay.
+// refit solves (A + εI)·c = r by Cholesky with a ridge ε = 10⁻⁶·trace(A)/p that keeps A positive definite before
+// the cycle has been observed in full; on failure the previous coefficients stay. Allocation-free.
 func (h *harmonic) refit() {
 	h.sinceFit = 0
 	p := h.p
@@ -159,28 +159,20 @@ func (h *harmonic) refit() {
 			}
 			h.sym.SetSym(i, j, v)
 		}
-		h.rv.SetVec(i, h.r[i])
+		h.xv.SetVec(i, h.r[i])
 	}
-	if !h.chol.Factorize(h.sym) {
+	t, ok := lapack64.Potrf(h.sym.RawSymmetric())
+	if !ok {
 		return
 	}
-	if err := h.chol.SolveVecTo(h.xv, h.rv); err != nil {
-		// A condition-number warning still carries a usable solution only when it is finite; the ridge makes
-		// this rare. Keep the old fit otherwise.
-		var c mat.Condition
-		if !errors.As(err, &c) {
+	x := h.xv.RawVector()
+	lapack64.Potrs(t, blas64.General{Rows: p, Cols: 1, Stride: 1, Data: x.Data[:p]})
+	for i := range p {
+		if v := x.Data[i]; math.IsNaN(v) || math.IsInf(v, 0) {
 			return
 		}
 	}
-	for i := range p {
-		v := h.xv.AtVec(i)
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return
-		}
-	}
-	for i := range p {
-		h.coef[i] = h.xv.AtVec(i)
-	}
+	copy(h.coef[:p], x.Data[:p])
 	h.fitted = true
 }
 
