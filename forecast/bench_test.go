@@ -63,3 +63,15 @@ func BenchmarkUnmarshal(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkNewSeries reports, as B/op, the memory of one series with the default config (all buffers are allocated
+// up front, so this is the steady-state footprint apart from the struct itself).
+func BenchmarkNewSeries(b *testing.B) {
+	cfg := DefaultConfig()
+	b.ReportAllocs()
+	for range b.N {
+		if _, err := NewSeries(cfg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -236,12 +236,14 @@ func (s *Series) MarshalBinary() ([]byte, error) {
 	return e.b, nil
 }
 
+// pendingBytes bounds the encoded size of everything but the history, so MarshalBinary allocates once.
 func (s *Series) pendingBytes() int {
-	n := 0
+	perComb := 4*rowLen + 8*(3*numModels+minScored+64)
+	n := 4*len(s.ref.rows) + perComb
 	for i := range s.combs {
-		n += 4*len(s.combs[i].rows) + 512
+		n += 4*len(s.combs[i].rows) + perComb
 	}
-	return n + 4*len(s.ref.rows) + 512 + 4*anomalyWindow + 1024
+	return n + 4*anomalyWindow + 8*(numModels+2*maxHarmonicDim+maxHarmonicDim*maxHarmonicDim+64)
 }
 
 func encodeCombiner(e *encoder, c *combiner) {
