@@ -40,6 +40,7 @@ func main() {
 		only     = flag.String("gen", "", "run only generators whose name contains this")
 		weights  = flag.Bool("weights", false, "print the mean weight of each model per series")
 		dump     = flag.String("dump", "", "also write every generated series as timestamp,value CSV into this directory")
+		table    = flag.Bool("table", false, "also print a markdown table of the means per generator (over seeds)")
 		recorded = flag.String("recorded", "", "directory of recorded timestamp,value CSV series instead of generators")
 	)
 	flag.Parse()
@@ -87,6 +88,39 @@ func main() {
 		}
 	}
 	report(results)
+	if *table {
+		markdown(results)
+	}
+}
+
+// markdown prints the mean of each column per generator (the name up to the "/seed").
+func markdown(results []result) {
+	type acc struct{ n, ratio, pl, ourPl, cov float64 }
+	var order []string
+	sums := map[string]*acc{}
+	for _, r := range results {
+		if r.scored == 0 || r.naive == 0 || r.plin == 0 {
+			continue
+		}
+		g, _, _ := strings.Cut(r.name, "/")
+		a, ok := sums[g]
+		if !ok {
+			a = &acc{}
+			sums[g] = a
+			order = append(order, g)
+		}
+		a.n++
+		a.ratio += r.mae / r.naive
+		a.pl += r.plin / r.naive
+		a.ourPl += r.mae / r.plin
+		a.cov += float64(r.covered) / float64(r.scored)
+	}
+	fmt.Println("| series | ours/naive | predict_linear/naive | ours/predict_linear | coverage |")
+	fmt.Println("| --- | --- | --- | --- | --- |")
+	for _, g := range order {
+		a := sums[g]
+		fmt.Printf("| %s | %.3f | %.3f | %.3f | %.3f |\n", g, a.ratio/a.n, a.pl/a.n, a.ourPl/a.n, a.cov/a.n)
+	}
 }
 
 func evaluate(name string, ts []time.Time, vs []float64, step, horizon, plWindow time.Duration, weights bool) result {
