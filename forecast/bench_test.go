@@ -40,15 +40,20 @@ func BenchmarkSecondsUntil(b *testing.B) {
 	}
 }
 
+// BenchmarkMarshal also reports the size of a full default-config state (8 days of history).
 func BenchmarkMarshal(b *testing.B) {
 	s, _ := warmSeries(b, DefaultConfig(), 8*1440)
 	b.ReportAllocs()
 	b.ResetTimer()
+	var n int
 	for range b.N {
-		if _, err := s.MarshalBinary(); err != nil {
+		state, err := s.MarshalBinary()
+		if err != nil {
 			b.Fatal(err)
 		}
+		n = len(state)
 	}
+	b.ReportMetric(float64(n), "bytes/state")
 }
 
 func BenchmarkUnmarshal(b *testing.B) {

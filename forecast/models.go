@@ -14,7 +14,7 @@ const (
 	mMedShort         // rolling median of the newest 5 raw values
 	mMedMid           // … 15 raw values
 	mMedLong          // … 60 raw values
-	mHolt             // damped Holt trend on cleaned values
+	mHolt             // damped Holt trend on cleaned values, trend reset at accepted level shifts
 	mOLSShort         // least-squares line over the newest 30 values (predict_linear)
 	mOLSLong          // … 360 values
 	mHarmFast         // daily Fourier cycle + fast deseasonalised level
