@@ -79,6 +79,11 @@ type Sampler struct {
 	timer     *time.Timer
 	readers   bool // between Start and Close
 
+	// Touched by the sampling goroutine only.
+	last    time.Time // time of the latest recorded sample
+	sampled bool      // last is set
+	behind  bool      // the clock is behind last; logged once until it is past it again
+
 	mu    sync.Mutex
 	store *Store
 
@@ -189,8 +194,21 @@ func readLoop(src Source, req <-chan time.Time, done chan<- error, exited chan<-
 }
 
 // Sample takes one sample of every source at the clock's current time.
+//
+// A time before the previous sample's is skipped: the store's rings are kept in time order and rates need a
+// positive interval. time.Now never goes backwards (comparisons use its monotonic reading, so NTP steps are
+// invisible), but an injected clock without a monotonic reading can; the sampler then waits until the clock is past
+// the last sample again.
 func (s *Sampler) Sample() {
 	now := s.cfg.Now()
+	if s.sampled && now.Before(s.last) {
+		if !s.behind {
+			s.behind = true
+			s.logger.Warn("clock went backwards, skipping samples until it is past the last one", "now", now, "last", s.last)
+		}
+		return
+	}
+	s.sampled, s.behind, s.last = true, false, now
 	started := s.startReads(now)
 	s.awaitReads(started)
 
