@@ -12,7 +12,8 @@
 // observation at the origin), forecast, lower, upper (point and interval bounds for the target made after pushing
 // the origin's value; empty while warming up), anomaly_score, anomalous (0/1) for the observation at the origin
 // (empty while not available). A sample that falls into the same step as the previous one is not pushed (the
-// forecast works on one value per step) and gets empty forecast and anomaly columns.
+// forecast works on one value per step) and gets empty forecast and anomaly columns. Timestamps are snapped to the
+// step grid through the first sample (see grid), so jittered timestamps still give one sample per step.
 //
 // --summary prints to stderr, over the rows whose target step has an observation in the input: the number of rows
 // scored, the MAE, the MAE of the naive forecast (the value at the origin), their ratio, the MAE of PromQL's
@@ -141,6 +142,9 @@ func backtest(o options, stdin io.Reader, stdout, stderr io.Writer) error {
 		if step, err = inferStep(pts); err != nil {
 			return usageError{fmt.Errorf("%w; pass --step", err)}
 		}
+		if o.horizon%step != 0 {
+			return usageError{fmt.Errorf("horizon %v is not a multiple of the input's step %v (the median of its first timestamp differences); pass --step", o.horizon, step)}
+		}
 	}
 	cfg := forecast.DefaultConfig()
 	cfg.Step = step
@@ -156,11 +160,12 @@ func backtest(o options, stdin io.Reader, stdout, stderr io.Writer) error {
 	if _, err := w.WriteString("timestamp,target_timestamp,value,forecast,lower,upper,anomaly_score,anomalous\n"); err != nil {
 		return fmt.Errorf("write output: %w", err)
 	}
+	g := newGrid(pts[0].T, step)
 	rows := make([]row, len(pts))
 	var line []byte
 	for i, p := range pts {
 		r := &rows[i]
-		if s.Push(p.T, p.V) {
+		if s.Push(g.time(g.index(p.T)), p.V) {
 			r.pred, r.ok = s.Forecast(0)
 			r.score, r.anomalous, r.hasScore = s.Anomaly()
 		}
@@ -173,7 +178,7 @@ func backtest(o options, stdin io.Reader, stdout, stderr io.Writer) error {
 		return fmt.Errorf("write output: %w", err)
 	}
 	if o.summary {
-		sum := summarise(pts, rows, step, o.horizon, o.plRange)
+		sum := summarise(pts, rows, g, o.horizon, o.plRange)
 		sum.print(stderr, o.coverage, o.plRange)
 	}
 	return nil
@@ -241,13 +246,13 @@ type summary struct {
 	plMAE, plNaiveSameRows float64
 }
 
-// summarise scores every row with a forecast against the first observation in the step of its target time. The
+// summarise scores every row with a forecast against the first observation in the grid step of its target time. The
 // predict_linear baseline uses the samples in (origin − plRange, origin] and is scored on the rows where both it
 // and our forecast exist.
-func summarise(pts []point, rows []row, step, horizon, plRange time.Duration) summary {
+func summarise(pts []point, rows []row, g grid, horizon, plRange time.Duration) summary {
 	first := make(map[int64]float64, len(pts))
 	for _, p := range pts {
-		k := floorDiv(p.T.UnixNano(), int64(step))
+		k := g.index(p.T)
 		if _, dup := first[k]; !dup {
 			first[k] = p.V
 		}
@@ -260,7 +265,7 @@ func summarise(pts []point, rows []row, step, horizon, plRange time.Duration) su
 		if !r.ok {
 			continue
 		}
-		truth, ok := first[floorDiv(p.T.Add(horizon).UnixNano(), int64(step))]
+		truth, ok := first[g.index(p.T.Add(horizon))]
 		if !ok {
 			continue
 		}
@@ -287,13 +292,26 @@ func summarise(pts []point, rows []row, step, horizon, plRange time.Duration) su
 	return sm
 }
 
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if a%b < 0 {
-		q--
-	}
-	return q
+// grid snaps timestamps to the step grid through the first sample: index(t) = round((t − first)/step), and step
+// index i starts at base + i·step with base = the first timestamp rounded to a multiple of step since the epoch.
+// Rounding relative to the first sample keeps a jittered series (299 s, 301 s, …) on consecutive steps where
+// flooring each timestamp would put two samples into one step and leave the next one empty. The first sample
+// alone defines the grid, so a prefix of a file gets the same grid as the whole file.
+type grid struct {
+	first, base time.Time
+	step        time.Duration
 }
+
+func newGrid(first time.Time, step time.Duration) grid {
+	base := time.Unix(0, int64(math.Round(float64(first.UnixNano())/float64(step)))*int64(step)).UTC()
+	return grid{first: first, base: base, step: step}
+}
+
+func (g grid) index(t time.Time) int64 {
+	return int64(math.Round(float64(t.Sub(g.first)) / float64(g.step)))
+}
+
+func (g grid) time(i int64) time.Time { return g.base.Add(time.Duration(i) * g.step) }
 
 func (sm summary) print(w io.Writer, coverage float64, plRange time.Duration) {
 	if sm.scored == 0 {

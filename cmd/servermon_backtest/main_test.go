@@ -268,7 +268,8 @@ func TestBacktestBadUsage(t *testing.T) {
 		want string
 	}{
 		{nil, 2, "--input"},
-		{[]string{"--input=" + path, "--horizon=7m"}, 2, "not a multiple of step"},
+		{[]string{"--input=" + path, "--horizon=7m"}, 2, "not a multiple of the input's step 5m0s"},
+		{[]string{"--input=" + path, "--horizon=7m", "--step=2m"}, 2, "not a multiple of step"},
 		{[]string{"--input=" + path, "--horizon=banana"}, 2, "horizon"},
 		{[]string{"--input=" + path, "--coverage=1.5"}, 2, "coverage"},
 		{[]string{"--input=" + path, "--min=1", "--max=0"}, 2, "min < max"},
@@ -313,5 +314,31 @@ func TestInferStep(t *testing.T) {
 	}
 	if st, _ := inferStep(mk(secs...)); st != 5*time.Minute {
 		t.Errorf("step from a bounded prefix: %v, want 5m", st)
+	}
+}
+
+func TestBacktestJitteredTimestamps(t *testing.T) {
+	pts := btSeries(600)
+	r := rand.New(rand.NewPCG(4, 4))
+	for i := range pts {
+		// ±40 s around the 5 m grid, and the whole series 2 m 10 s off the epoch grid
+		pts[i].T = pts[i].T.Add(130*time.Second + time.Duration(r.IntN(81)-40)*time.Second)
+	}
+	path := writeSeriesCSV(t, pts)
+	if _, stderr, code := runBacktest(t, "", "--input="+path, "--horizon=1h"); code != 2 || !strings.Contains(stderr, "pass --step") {
+		t.Errorf("jittered input without --step: exit %d, %q; want a usage error suggesting --step", code, stderr)
+	}
+	out, stderr, code := runBacktest(t, "", "--input="+path, "--horizon=1h", "--step=5m", "--summary")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	rows := parseOutput(t, out)
+	for i, row := range rows[59:] {
+		if !row.hasForecast || !row.hasScore {
+			t.Fatalf("row %d after warm-up has no forecast or score: jitter put two samples into one step", i+59)
+		}
+	}
+	if !strings.Contains(stderr, fmt.Sprintf("rows scored: %d\n", len(pts)-59-12)) {
+		t.Errorf("summary does not score every row whose target is in the input:\n%s", stderr)
 	}
 }
