@@ -147,8 +147,11 @@ func (c *combiner) score(v float64) {
 		if sc, ql, qh := float64(row[rowScale]), float64(row[rowQLo]), float64(row[rowQHi]); sc > 0 && !math.IsNaN(ql) {
 			z := e / sc
 			eta := qtRate * max(1, math.Sqrt(qtWarm/float64(c.scored)))
-			c.qHi += eta * (b2f(z > qh) - c.alpha/2)
-			c.qLo -= eta * (b2f(z < ql) - c.alpha/2)
+			// The interval always contains the point: q_hi >= 0 >= q_lo. Without the clamp an exact forecast
+			// (constant stretches) walks q_hi below 0, the interval stops containing its own point, and the
+			// tracker needs hundreds of misses to come back once the series moves.
+			c.qHi = max(0, c.qHi+eta*(b2f(z > qh)-c.alpha/2))
+			c.qLo = min(0, c.qLo-eta*(b2f(z < ql)-c.alpha/2))
 		}
 		return
 	}
@@ -157,8 +160,8 @@ func (c *combiner) score(v float64) {
 		sc := c.scale(point)
 		buf := c.initErr
 		slices.Sort(buf[:])
-		c.qLo = empiricalQuantile(buf[:], c.alpha/2) / sc
-		c.qHi = empiricalQuantile(buf[:], 1-c.alpha/2) / sc
+		c.qLo = min(0, empiricalQuantile(buf[:], c.alpha/2)/sc)
+		c.qHi = max(0, empiricalQuantile(buf[:], 1-c.alpha/2)/sc)
 		c.qInit = true
 	}
 }
@@ -190,9 +193,6 @@ func (c *combiner) predict(preds *[numModels]float64, lo, hi float64, sinceShift
 	c.hasBounds = c.qInit
 	if c.qInit {
 		ql, qh := c.qLo, c.qHi
-		if ql > qh {
-			ql, qh = (ql+qh)/2, (ql+qh)/2
-		}
 		lower, upper = clamp(p+ql*sc, lo, hi), clamp(p+qh*sc, lo, hi)
 		c.upWidth = qh * sc
 	}

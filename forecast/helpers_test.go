@@ -108,6 +108,9 @@ func backtestStats(t testing.TB, cfg Config, vs []float64) (ratio, coverage floa
 			}
 		}
 		if p, ok := s.Forecast(0); ok {
+			if !(p.Lower <= p.Point && p.Point <= p.Upper) {
+				t.Fatalf("step %d: point %v outside its interval [%v, %v]", i, p.Point, p.Lower, p.Upper)
+			}
 			pending[i] = pend{p, v, true}
 		}
 	}
