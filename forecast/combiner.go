@@ -30,6 +30,8 @@ const (
 	memoryPerStep = 1
 	// qtWarm: the tracker's rate is η·max(1, √(qtWarm/scored)), faster while few errors have been seen.
 	qtWarm = 400
+	// qInitScale widens the initial quantiles (estimated from only minScored errors).
+	qInitScale = 1.5
 	// qtRate is the step of the quantile tracker in units of the interval scale σ (see combiner).
 	qtRate = 0.2
 )
@@ -54,13 +56,16 @@ const (
 // bounds the loss against naive on random walks and regime-switching series, and early on.
 //
 // Interval: with σ = the published forecast's own decayed MAE at this horizon at the forecast origin (floored, see
-// scale), the bounds are point + q_lo·σ and point + q_hi·σ. q_lo and q_hi start as the empirical α/2 and 1−α/2
-// quantiles (α = 1 − Coverage) of the first minScored signed errors divided by σ, and then follow a quantile
+// scale), the bounds are point + q_lo·σ and point + q_hi·σ. q_lo and q_hi start as 1.5 × the empirical α/2 and
+// 1−α/2 quantiles (α = 1 − Coverage) of the first minScored signed errors divided by σ (32 errors make a poor
+// estimate of a 2.5 % tail, and a too narrow start costs more than a too wide one), and then follow a quantile
 // tracker (online conformal prediction, the P-step of "conformal PID control"): when the truth y of a forecast
 // arrives, with z = (y − point)/σ_origin and the q_lo, q_hi published with that forecast (kept in its row),
 //
-//	q_hi ← q_hi + η·(1{z > q_hi,origin} − α/2),   q_lo ← q_lo − η·(1{z < q_lo,origin} − α/2),
+//	q_hi ← max(0, q_hi + η·(1{z > q_hi,origin} − α/2)),   q_lo ← min(0, q_lo − η·(1{z < q_lo,origin} − α/2)),
 //	η = qtRate·max(1, √(qtWarm/scored)) = 0.2·max(1, √(400/scored))
+//
+// (the clamps keep the point inside its interval).
 //
 // Summing the updates shows that the long-run fraction of misses above (below) equals α/2 up to
 // Σ(Δq/η)/T, whatever the error distribution, so coverage tracks the target on heavy-tailed and shifting
@@ -160,8 +165,8 @@ func (c *combiner) score(v float64) {
 		sc := c.scale(point)
 		buf := c.initErr
 		slices.Sort(buf[:])
-		c.qLo = min(0, empiricalQuantile(buf[:], c.alpha/2)/sc)
-		c.qHi = max(0, empiricalQuantile(buf[:], 1-c.alpha/2)/sc)
+		c.qLo = min(0, qInitScale*empiricalQuantile(buf[:], c.alpha/2)/sc)
+		c.qHi = max(0, qInitScale*empiricalQuantile(buf[:], 1-c.alpha/2)/sc)
 		c.qInit = true
 	}
 }
