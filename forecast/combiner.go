@@ -21,8 +21,6 @@ const (
 	// minScored is how many forecasts at a horizon must have been scored against the truth before that horizon's
 	// forecasts (and its error ratio) are published; the interval quantiles are initialised from these errors.
 	minScored = 32
-	// weightPower is p in the weights ∝ MAE^-p of the top models.
-	weightPower = 2
 	// topModels is how many of the best models (by recent MAE) are averaged.
 	topModels = 3
 	// memoryBase and memoryPerStep give memory(k), the effective number of scored forecasts the MAEs average.
@@ -296,7 +294,7 @@ func (c *combiner) weights(post bool) {
 	}
 	sum := 0.0
 	for _, m := range best[:nb] {
-		w := math.Pow(mae[m], -weightPower)
+		w := 1 / (mae[m] * mae[m])
 		c.w[m] = w
 		sum += w
 	}
