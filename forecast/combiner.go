@@ -21,6 +21,9 @@ const (
 	// minScored is how many forecasts at a horizon must have been scored against the truth before that horizon's
 	// forecasts (and its error ratio) are published; the interval quantiles are initialised from these errors.
 	minScored = 32
+	// minShifts level shifts must have been seen before the post-shift MAEs choose the weights (one event says
+	// little about the next).
+	minShifts = 3
 	// topModels is how many of the best models (by recent MAE) are averaged.
 	topModels = 3
 	// memoryBase and memoryPerStep give memory(k), the effective number of scored forecasts the MAEs average.
@@ -46,7 +49,8 @@ const (
 // are right, and the ordinary MAEs only learn that k steps later.
 //
 // Combination: the topModels = 3 models with the lowest MAE (MAE^post inside a post-shift window, once 16 post-shift
-// forecasts have been scored; naive alone before that) are averaged with weights ∝ MAE_m^−2.
+// forecasts have been scored over at least minShifts shifts; naive alone before that) are averaged with weights
+// ∝ MAE_m^−2.
 //
 // Naive guard: point = naive + θ·(combination − naive) with θ = clamp((1 − r)/0.05, 0, 1)·min(1, scored/memory(k)),
 // r = MAE(combination)/MAE(naive) over guardMemory·memory(k) scored forecasts (the combination is scored on its
@@ -75,12 +79,13 @@ const (
 // at long horizons stay wide for a while (q comes down by η·α/2 per step).
 type combiner struct {
 	k      int
-	robust bool // excludes the models that follow a raw spike (naive, OLS, drift): the anomaly reference
+	robust bool // excludes the models that follow a raw spike (naive, OLS, drift, seasonal naive): the anomaly reference
 	alpha  float64
 
 	mae       [numModels]float64
 	maeS      [numModels]float64 // MAE of forecasts made shortly after a level shift (see postWindow)
 	scoredS   int64
+	shifts    int64 // level shifts seen (post-shift windows opened)
 	scored    int64
 	maeComb   float64
 	maeLong   float64 // MAE of the published forecast with scaleMemory × the memory: floor of the interval scale
@@ -117,7 +122,7 @@ func (c *combiner) reset() {
 func (c *combiner) memory() float64 { return memoryBase + memoryPerStep*float64(c.k) }
 
 func (c *combiner) allowed(m int) bool {
-	return !c.robust || (m != mNaive && m != mOLSShort && m != mOLSLong && m != mDrift)
+	return !c.robust || (m != mNaive && m != mOLSShort && m != mOLSLong && m != mDrift && m != mSeasNaive)
 }
 
 // score compares the forecasts made k steps ago with the newly arrived value v.
@@ -178,6 +183,9 @@ func (c *combiner) scale(point float64) float64 {
 // predict combines the model forecasts preds (k steps ahead) into c.cur and records the row for later scoring.
 func (c *combiner) predict(preds *[numModels]float64, lo, hi float64, sinceShift int64) {
 	post := sinceShift < c.postWindow()
+	if sinceShift == 0 {
+		c.shifts++
+	}
 	c.weights(post)
 	p := 0.0
 	for m, w := range c.w {
@@ -251,11 +259,12 @@ func (c *combiner) guard() float64 {
 // (the cleaned last value for the robust combiner) gets all the weight.
 func (c *combiner) weights(post bool) {
 	mae := &c.mae
-	if post && c.scoredS >= minScored/2 {
+	postLearnt := c.scoredS >= minScored/2 && c.shifts >= minShifts
+	if post && postLearnt {
 		mae = &c.maeS
 	}
 	c.w = [numModels]float64{}
-	if c.scored == 0 || post && c.scoredS < minScored/2 {
+	if c.scored == 0 || post && !postLearnt {
 		if c.robust {
 			c.w[mCleanLast] = 1
 		} else {

@@ -69,7 +69,7 @@ func (s *Series) SecondsUntil(threshold float64) (float64, bool) {
 		default:
 			width = c.upWidth
 		}
-		p := s.bank.predictWeighted(j, &c.w, seas.value(), phiJ)
+		p := s.bank.predictWeighted(j, &c.w, seas.value(), phiJ, &s.hist)
 		seas.next()
 		u := clamp(clamp(p, s.cfg.Min, s.cfg.Max)+width, s.cfg.Min, s.cfg.Max)
 		if u >= threshold {

@@ -21,12 +21,14 @@ const (
 	mHarmSlow         // daily Fourier cycle + slow deseasonalised level
 	mDrift            // random walk with drift: last raw value + slope of a 360-step OLS window restarted at level shifts
 	mMedShift         // rolling median of the raw values since the last accepted level shift (at most 60)
+	mSeasNaive        // value one day before the target time + (median of the newest 15 − median of 15 a day earlier)
 	numModels
 )
 
 var modelNames = [numModels]string{
 	"naive", "clean_last", "ewma_0.5", "ewma_0.15", "ewma_0.04", "median_5", "median_15", "median_60",
 	"holt_damped", "ols_30", "ols_360", "harmonic_fast", "harmonic_slow", "drift", "median_since_shift",
+	"seasonal_naive",
 }
 
 // Model parameters (read-only tables).
@@ -42,6 +44,8 @@ const (
 	holtBeta     = 0.05
 	holtPhi      = 0.95
 	maxMedianWin = 60
+	// seasWindow is the window of the medians of the seasonal naive level correction (= medWindows[1]).
+	seasWindow = 15
 )
 
 // bank holds the state of all candidate models.
@@ -59,12 +63,21 @@ type bank struct {
 	harm    harmonic
 	hlev    [2]float64 // deseasonalised levels
 	idx     int64      // step index of the newest update
+	// period is the number of steps in a day for the seasonal naive model (0: disabled, when a day has fewer than
+	// harmonicMinStepsPerDay steps or the history cannot hold a day and the 15 values before it); seasCorr is its
+	// level correction, valid when seasOK.
+	period   int
+	seasCorr float64
+	seasOK   bool
 
 	scratch [maxMedianWin]float64
 }
 
 func newBank(stepNs int64, historySteps int) bank {
 	b := bank{harm: newHarmonic(stepNs, historySteps)}
+	if p := int(math.Round(float64(daySeconds) * 1e9 / float64(stepNs))); p >= harmonicMinStepsPerDay && p+seasWindow <= historySteps {
+		b.period = p
+	}
 	for i, w := range olsWindows {
 		b.ols[i].w = min(w, historySteps-1)
 	}
@@ -75,7 +88,7 @@ func (b *bank) reset() {
 	harm := b.harm
 	harm.reset()
 	ols := b.ols
-	*b = bank{harm: harm}
+	*b = bank{harm: harm, period: b.period}
 	for i := range ols {
 		b.ols[i] = olsWindow{w: ols[i].w}
 	}
@@ -117,6 +130,13 @@ func (b *bank) update(idx int64, y, c float64, shift bool, h *ring) {
 	}
 	n := h.copyNewest(b.scratch[:b.since])
 	b.medS = median(b.scratch[:n])
+	b.seasOK = b.period > 0 && h.n >= b.period+seasWindow
+	if b.seasOK {
+		for i := range seasWindow {
+			b.scratch[i] = h.back(b.period + i)
+		}
+		b.seasCorr = b.med[1] - median(b.scratch[:seasWindow])
+	}
 	for i := range b.ols {
 		b.ols[i].add(h)
 	}
@@ -127,8 +147,9 @@ func (b *bank) update(idx int64, y, c float64, shift bool, h *ring) {
 	b.harm.update(idx, c)
 }
 
-// predict writes each model's forecast j >= 1 steps ahead into out. seas is s(t + j·Step) from seasonalAt.
-func (b *bank) predict(j int, seas float64, out *[numModels]float64) {
+// predict writes each model's forecast j >= 1 steps ahead into out. seas is s(t + j·Step) from seasonalAt; h is
+// the history (the newest value is the one of the last update).
+func (b *bank) predict(j int, seas float64, h *ring, out *[numModels]float64) {
 	fj := float64(j)
 	out[mNaive] = b.last
 	out[mCleanLast] = b.clean
@@ -149,12 +170,24 @@ func (b *bank) predict(j int, seas float64, out *[numModels]float64) {
 	out[mMedShift] = b.medS
 	out[mHarmFast] = b.hlev[0] + seas
 	out[mHarmSlow] = b.hlev[1] + seas
+	out[mSeasNaive] = b.seasonalNaive(j, h)
+}
+
+// seasonalNaive is the value at the same time of day as t + j·Step on the latest day the history holds, shifted by
+// the change of level since then: y(t + j' − P) + median₁₅(now) − median₁₅(a day ago), j' = ((j−1) mod P) + 1
+// (the daily profile repeats beyond one day). Before a day of history it is the naive forecast.
+func (b *bank) seasonalNaive(j int, h *ring) float64 {
+	if !b.seasOK || h.n < b.period+seasWindow {
+		return b.last
+	}
+	jj := (j-1)%b.period + 1
+	return h.back(b.period-jj) + b.seasCorr
 }
 
 // predictWeighted is Σ_m w_m·(model m's forecast j steps ahead), evaluating only the models with a weight (the
 // ETA path calls it for every step up to the longest horizon). seas is s(t + j·Step) and phiJ is holtPhi^j, both
 // maintained incrementally by the caller.
-func (b *bank) predictWeighted(j int, w *[numModels]float64, seas, phiJ float64) float64 {
+func (b *bank) predictWeighted(j int, w *[numModels]float64, seas, phiJ float64, h *ring) float64 {
 	fj := float64(j)
 	p := 0.0
 	for m, wm := range w {
@@ -183,6 +216,8 @@ func (b *bank) predictWeighted(j int, w *[numModels]float64, seas, phiJ float64)
 			f = b.med[m-mMedShort]
 		case mMedShift:
 			f = b.medS
+		case mSeasNaive:
+			f = b.seasonalNaive(j, h)
 		}
 		p += wm * f
 	}

@@ -64,7 +64,7 @@ func TestPredictLinearParity(t *testing.T) {
 					if !ok {
 						t.Fatal("PredictLinear not ok")
 					}
-					s.bank.predict(hs, 0, &s.preds)
+					s.bank.predict(hs, 0, &s.hist, &s.preds)
 					if got := s.preds[mOLSShort+m]; math.Abs(got-want) > 1e-9*(1+math.Abs(want)) {
 						t.Fatalf("step %v, i=%d, window %d, h=%d: model %v, predict_linear %v", step, i, w, hs, got, want)
 					}
@@ -180,11 +180,11 @@ func TestPredictWeightedMatchesPredict(t *testing.T) {
 	}
 	for _, j := range []int{1, 7, 300} {
 		var all [numModels]float64
-		s.bank.predict(j, s.bank.seasonalAt(j), &all)
+		s.bank.predict(j, s.bank.seasonalAt(j), &s.hist, &all)
 		for m := range numModels {
 			var w [numModels]float64
 			w[m] = 1
-			if got := s.bank.predictWeighted(j, &w, s.bank.seasonalAt(j), math.Pow(holtPhi, float64(j))); math.Abs(got-all[m]) > 1e-12*(1+math.Abs(all[m])) {
+			if got := s.bank.predictWeighted(j, &w, s.bank.seasonalAt(j), math.Pow(holtPhi, float64(j)), &s.hist); math.Abs(got-all[m]) > 1e-12*(1+math.Abs(all[m])) {
 				t.Errorf("j=%d model %s: weighted %v, predict %v", j, modelNames[m], got, all[m])
 			}
 		}

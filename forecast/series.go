@@ -135,7 +135,7 @@ func (s *Series) advance(idx int64, v float64, filled bool) {
 }
 
 func (s *Series) predictInto(c *combiner) {
-	s.bank.predict(c.k, s.bank.seasonalAt(c.k), &s.preds)
+	s.bank.predict(c.k, s.bank.seasonalAt(c.k), &s.hist, &s.preds)
 	c.predict(&s.preds, s.cfg.Min, s.cfg.Max, s.sinceShift)
 }
 

@@ -193,6 +193,8 @@ func (s *Series) MarshalBinary() ([]byte, error) {
 	e.f64(b.holtB)
 	e.f64s(b.med[:])
 	e.f64(b.medS)
+	e.f64(b.seasCorr)
+	e.bool(b.seasOK)
 	e.u32(uint32(b.since))
 	e.f64s(b.hlev[:])
 	e.i64(b.idx)
@@ -252,6 +254,7 @@ func encodeCombiner(e *encoder, c *combiner) {
 	e.f64s(c.mae[:])
 	e.f64s(c.maeS[:])
 	e.i64(c.scoredS)
+	e.i64(c.shifts)
 	e.i64(c.scored)
 	e.f64(c.maeComb)
 	e.f64(c.maeLong)
@@ -343,6 +346,8 @@ func (s *Series) UnmarshalBinary(b []byte) error {
 	bk.holtB = d.f64("holt trend", true)
 	d.f64s(bk.med[:], "median", false)
 	bk.medS = d.f64("median since shift", false)
+	bk.seasCorr = d.f64("seasonal correction", true)
+	bk.seasOK = d.bool("seasonal ready") && bk.period > 0
 	bk.since = d.count("steps since shift", maxMedianWin)
 	d.f64s(bk.hlev[:], "harmonic level", true)
 	bk.idx = d.i64("bank index")
@@ -449,6 +454,7 @@ func decodeCombiner(d *decoder, k int, dst *combiner) {
 	d.f64s(c.mae[:], "model MAE", true)
 	d.f64s(c.maeS[:], "post-shift model MAE", true)
 	c.scoredS = d.i64("post-shift scored")
+	c.shifts = d.i64("shifts")
 	c.scored = d.i64("scored")
 	c.maeComb = d.f64("combined MAE", true)
 	c.maeLong = d.f64("long combined MAE", true)
@@ -471,7 +477,7 @@ func decodeCombiner(d *decoder, k int, dst *combiner) {
 	c.cur.Upper = d.f64("upper", false)
 	c.upWidth = d.f64("upper width", false)
 	c.hasBounds = d.bool("has bounds")
-	if d.err == nil && (c.scored < 0 || c.scoredS < 0) {
+	if d.err == nil && (c.scored < 0 || c.scoredS < 0 || c.shifts < 0) {
 		d.fail("negative scored count")
 	}
 	if d.err == nil {

@@ -206,3 +206,23 @@ var generators = []generator{
 }
 
 func sq(x float64) float64 { return x * x }
+
+func init() {
+	generators = append(generators, generator{"cron_daily", func(r *rand.Rand, n int, step, t0 float64) []float64 {
+		// A nightly batch job (01:00–01:40 UTC) and a business-hours plateau, with noise: shapes three harmonics
+		// cannot draw.
+		out := make([]float64, n)
+		for i := range out {
+			tod := math.Mod(t0+float64(i)*step, 86400)
+			v := 0.1 + 0.02*r.NormFloat64()
+			if tod >= 3600 && tod < 6000 {
+				v += 0.7
+			}
+			if tod >= 9*3600 && tod < 17*3600 {
+				v += 0.25
+			}
+			out[i] = math.Min(1, nonneg(v))
+		}
+		return out
+	}})
+}
