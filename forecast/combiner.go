@@ -163,6 +163,9 @@ func (c *combiner) score(v float64) {
 		}
 		return
 	}
+	if c.scored > minScored { // unreachable for states built by this package; UnmarshalBinary rejects it too
+		return
+	}
 	c.initErr[c.scored-1] = e
 	if c.scored == minScored {
 		sc := c.scale(point)

@@ -480,6 +480,9 @@ func decodeCombiner(d *decoder, k int, dst *combiner) {
 	if d.err == nil && (c.scored < 0 || c.scoredS < 0 || c.shifts < 0) {
 		d.fail("negative scored count")
 	}
+	if d.err == nil && c.qInit != (c.scored >= minScored) {
+		d.fail("quantiles initialised %v after %d scored forecasts", c.qInit, c.scored)
+	}
 	if d.err == nil {
 		for _, m := range c.mae {
 			if m < 0 {
