@@ -80,3 +80,20 @@ func BenchmarkNewSeries(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkLongGap is the cost of a push after six days without data at a 1 s step (518 400 filled steps).
+func BenchmarkLongGap(b *testing.B) {
+	cfg := cfgWith(time.Second, 10*time.Second, time.Minute)
+	s := mustSeries(b, cfg)
+	tm := t0
+	for i := range 200 {
+		s.Push(tm.Add(time.Duration(i)*time.Second), float64(i%7))
+	}
+	tm = tm.Add(200 * time.Second)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		tm = tm.Add(6 * 24 * time.Hour)
+		s.Push(tm, 1)
+	}
+}

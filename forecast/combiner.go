@@ -258,6 +258,15 @@ func (c *combiner) guard() float64 {
 	return clamp((1-c.maeRaw/c.maeGNaive)/guardMargin, 0, 1) * min(1, float64(c.scored)/(guardRamp*c.memory()))
 }
 
+// skip advances the ring without a forecast (the row will not be scored).
+func (c *combiner) skip() {
+	c.rows[c.pos*rowLen+rowPoint] = float32(math.NaN())
+	c.pos++
+	if c.pos == c.k {
+		c.pos = 0
+	}
+}
+
 // weights sets c.w: inverse squared MAE over the topModels best allowed models; before any score the naive model
 // (the cleaned last value for the robust combiner) gets all the weight.
 func (c *combiner) weights(post bool) {

@@ -96,8 +96,9 @@ func (b *bank) reset() {
 
 // update feeds the raw value y (already the newest value of h) and its cleaned version c at step idx. shift reports
 // that the input filter has just accepted a level shift (maxStrikes outliers on one side): the trend models
-// restart so the jump does not turn into a slope.
-func (b *bank) update(idx int64, y, c float64, shift bool, h *ring) {
+// restart so the jump does not turn into a slope. fast skips the medians, which only predictions read and which
+// depend on the history alone (used inside long gaps, where nothing is predicted).
+func (b *bank) update(idx int64, y, c float64, shift bool, h *ring, fast bool) {
 	b.idx = idx
 	s := b.harm.seasonal(idx)
 	if !b.started {
@@ -120,13 +121,20 @@ func (b *bank) update(idx int64, y, c float64, shift bool, h *ring) {
 		}
 	}
 	b.last, b.clean = y, c
-	for i, w := range medWindows {
-		n := h.copyNewest(b.scratch[:w])
-		b.med[i] = median(b.scratch[:n])
-	}
 	b.since = min(b.since+1, maxMedianWin)
 	if shift {
 		b.since = maxStrikes
+	}
+	if fast {
+		for i := range b.ols {
+			b.ols[i].add(h)
+		}
+		b.harm.update(idx, c)
+		return
+	}
+	for i, w := range medWindows {
+		n := h.copyNewest(b.scratch[:w])
+		b.med[i] = median(b.scratch[:n])
 	}
 	n := h.copyNewest(b.scratch[:b.since])
 	b.medS = median(b.scratch[:n])

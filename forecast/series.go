@@ -26,6 +26,7 @@ type Series struct {
 	bank    bank
 	combs   []combiner // one per cfg.Horizons entry
 	order   []int      // indices into combs by increasing horizon
+	maxK    int        // longest horizon in steps
 	ref     combiner   // robust one-step combiner: anomaly reference and input cleaning
 	anom    anomalyState
 	has     bool
@@ -62,6 +63,7 @@ func NewSeries(cfg Config) (*Series, error) {
 		s.order[i] = i
 	}
 	slices.SortFunc(s.order, func(a, b int) int { return s.combs[a].k - s.combs[b].k })
+	s.maxK = s.combs[s.order[len(s.order)-1]].k
 	return s, nil
 }
 
@@ -104,15 +106,18 @@ func (s *Series) Push(t time.Time, v float64) bool {
 		} else {
 			prevIdx, prevV := s.lastIdx, s.lastV
 			for g := int64(1); g <= gap; g++ {
-				s.advance(prevIdx+g, prevV+(v-prevV)*float64(g)/float64(gap+1), true)
+				s.advance(prevIdx+g, prevV+(v-prevV)*float64(g)/float64(gap+1), true, gap-g)
 			}
 		}
 	}
-	s.advance(idx, v, false)
+	s.advance(idx, v, false, 0)
 	return true
 }
 
-func (s *Series) advance(idx int64, v float64, filled bool) {
+// advance moves the series one step. remaining is how many filled steps follow this one before the real value:
+// a forecast whose target is still inside the gap would never be scored, so it is not computed (the row is only
+// invalidated), which keeps a long gap at a fraction of a microsecond per step.
+func (s *Series) advance(idx int64, v float64, filled bool, remaining int64) {
 	clean, shift := s.anom.process(v, s.ref.cur.Point, s.has, filled)
 	if !filled {
 		s.ref.score(v)
@@ -121,20 +126,24 @@ func (s *Series) advance(idx int64, v float64, filled bool) {
 		}
 	}
 	s.hist.push(v)
-	s.bank.update(idx, v, clean, shift, &s.hist)
+	s.bank.update(idx, v, clean, shift, &s.hist, remaining > int64(s.maxK))
 	s.has, s.lastIdx, s.lastV = true, idx, v
 	s.steps++
 	s.sinceShift = min(s.sinceShift+1, math.MaxInt32)
 	if shift {
 		s.sinceShift = 0
 	}
-	s.predictInto(&s.ref)
+	s.predictInto(&s.ref, remaining)
 	for i := range s.combs {
-		s.predictInto(&s.combs[i])
+		s.predictInto(&s.combs[i], remaining)
 	}
 }
 
-func (s *Series) predictInto(c *combiner) {
+func (s *Series) predictInto(c *combiner, remaining int64) {
+	if remaining >= int64(c.k) {
+		c.skip()
+		return
+	}
 	s.bank.predict(c.k, s.bank.seasonalAt(c.k), &s.hist, &s.preds)
 	c.predict(&s.preds, s.cfg.Min, s.cfg.Max, s.sinceShift)
 }
