@@ -90,7 +90,7 @@ func (s *Series) reset() {
 //
 // Missing steps between the previous push and t are filled by linear interpolation between the two values; they
 // advance the models but are never scored or counted as anomaly errors. A gap of History or more resets the series.
-// Cost: O(1) per step (amortised; a gap costs O(gap)), no allocations.
+// Cost: O(1) per step (amortised; a gap costs O(gap) at about 0.2 µs per missing step), no allocations.
 func (s *Series) Push(t time.Time, v float64) bool {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return false
