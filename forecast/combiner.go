@@ -98,6 +98,7 @@ type combiner struct {
 	rows      []float32
 	pos       int
 	w         [numModels]float64
+	theta     float64 // naive guard of the current forecast
 	cur       Prediction
 	upWidth   float64 // unclamped upper − point of cur
 	hasBounds bool
@@ -197,8 +198,10 @@ func (c *combiner) predict(preds *[numModels]float64, lo, hi float64, sinceShift
 		}
 	}
 	raw := p
+	c.theta = 1
 	if c.scored > 0 && !c.robust {
-		p = preds[mNaive] + c.guard()*(p-preds[mNaive])
+		c.theta = c.guard()
+		p = preds[mNaive] + c.theta*(p-preds[mNaive])
 	}
 	p = clamp(p, lo, hi)
 	sc := c.scale(p)

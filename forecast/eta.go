@@ -9,7 +9,7 @@ import "math"
 // The path covers step offsets j = 1..H with H = min(largest ready horizon, steps of history held): the history
 // must be at least as long as the look-ahead it supports. At offset j the point is the weighted model combination
 // of the ready horizon with the largest k <= j (the smallest ready horizon for shorter offsets) applied to the
-// models' j-step forecasts; the upper width (q_hi·σ) is interpolated linearly in j between ready horizons and
+// models' j-step forecasts, pulled towards naive by that horizon's guard; the upper width (q_hi·σ) is interpolated linearly in j between ready horizons and
 // scaled by √(j/k₁) below the smallest one k₁. Between offsets the crossing time is interpolated linearly. Cost:
 // O(H·models), about 1440 × 13 model evaluations for the default config.
 func (s *Series) SecondsUntil(threshold float64) (float64, bool) {
@@ -70,6 +70,7 @@ func (s *Series) SecondsUntil(threshold float64) (float64, bool) {
 			width = c.upWidth
 		}
 		p := s.bank.predictWeighted(j, &c.w, seas.value(), phiJ, &s.hist)
+		p = s.lastV + c.theta*(p-s.lastV) // the naive guard, as in the published forecast
 		seas.next()
 		u := clamp(clamp(p, s.cfg.Min, s.cfg.Max)+width, s.cfg.Min, s.cfg.Max)
 		if u >= threshold {

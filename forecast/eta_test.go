@@ -52,3 +52,27 @@ func TestSecondsUntilFlatSeriesIsInfinite(t *testing.T) {
 		t.Errorf("flat series at 0.3, threshold 0.9: %v %v, want +Inf", eta, ok)
 	}
 }
+
+// TestSecondsUntilFollowsPublishedForecast checks that the ETA path at a configured horizon is the published
+// forecast's upper bound: a threshold just below it is crossed by then, one just above it is not crossed at that
+// step (the path is monotone here).
+func TestSecondsUntilFollowsPublishedForecast(t *testing.T) {
+	step := time.Minute
+	s := mustSeries(t, cfgWith(step, 30*time.Minute))
+	r := rand.New(rand.NewPCG(2, 3))
+	for i := range 600 {
+		s.Push(t0.Add(time.Duration(i)*step), 0.1+0.0005*float64(i)+0.001*r.NormFloat64())
+	}
+	p, ok := s.Forecast(0)
+	if !ok {
+		t.Fatal("not ready")
+	}
+	below, _ := s.SecondsUntil(p.Upper - 1e-9)
+	if !(below <= 30*60) {
+		t.Errorf("threshold just below the 30m upper bound %v: ETA %v s, want <= 1800", p.Upper, below)
+	}
+	above, _ := s.SecondsUntil(p.Upper + 1e-6)
+	if !(above > 29*60) {
+		t.Errorf("threshold just above the 30m upper bound %v: ETA %v s, want > 1740", p.Upper, above)
+	}
+}

@@ -268,6 +268,7 @@ func encodeCombiner(e *encoder, c *combiner) {
 	e.u32(uint32(c.pos))
 	e.f32s(c.rows)
 	e.f64s(c.w[:])
+	e.f64(c.theta)
 	e.f64(c.cur.Point)
 	e.f64(c.cur.Lower)
 	e.f64(c.cur.Upper)
@@ -472,6 +473,7 @@ func decodeCombiner(d *decoder, k int, dst *combiner) {
 		d.take(4*k*rowLen, "pending forecasts")
 	}
 	d.f64s(c.w[:], "weights", true)
+	c.theta = d.f64("guard", true)
 	c.cur.Point = d.f64("point", false)
 	c.cur.Lower = d.f64("lower", false)
 	c.cur.Upper = d.f64("upper", false)
