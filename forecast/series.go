@@ -17,8 +17,8 @@ type Prediction struct{ Point, Lower, Upper float64 }
 
 // Series is one forecast series. Not safe for concurrent use (the caller serialises).
 //
-// Memory with the default config is about 215 KiB (BenchmarkNewSeries): 45 KiB of float32 history (11520 steps)
-// and 153 KiB of pending forecasts ((1+5+60+360+1440) rows × 21 float32). BenchmarkPush measures the per-step cost.
+// Memory with the default config is about 223 KiB (BenchmarkNewSeries): 45 KiB of float32 history (11520 steps)
+// and 160 KiB of pending forecasts ((1+5+60+360+1440) rows × 22 float32). BenchmarkPush measures the per-step cost.
 type Series struct {
 	cfg     Config
 	stepNs  int64
