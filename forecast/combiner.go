@@ -24,8 +24,10 @@ const (
 	// minShifts level shifts must have been seen before the post-shift MAEs choose the weights (one event says
 	// little about the next).
 	minShifts = 3
-	// topModels is how many of the best models (by recent MAE) are averaged.
+	// topModels is how many of the best models (by recent MAE) are averaged, among those whose MAE is within
+	// topWithin × the best one (a clearly worse model only adds its noise).
 	topModels = 3
+	topWithin = 1.25
 	// memoryBase and memoryPerStep give memory(k), the effective number of scored forecasts the MAEs average.
 	memoryBase    = 100
 	memoryPerStep = 1
@@ -49,8 +51,8 @@ const (
 // are right, and the ordinary MAEs only learn that k steps later.
 //
 // Combination: the topModels = 3 models with the lowest MAE (MAE^post inside a post-shift window, once 16 post-shift
-// forecasts have been scored over at least minShifts shifts; naive alone before that) are averaged with weights
-// ∝ MAE_m^−2.
+// forecasts have been scored over at least minShifts shifts; naive alone before that), without those more than
+// topWithin = 1.25 times worse than the best, are averaged with weights ∝ MAE_m^−2.
 //
 // Naive guard: point = naive + θ·(combination − naive) with θ = clamp((1 − r)/0.05, 0, 1)·min(1, scored/memory(k)),
 // r = MAE(combination)/MAE(naive) over guardMemory·memory(k) scored forecasts (the combination is scored on its
@@ -317,6 +319,9 @@ func (c *combiner) weights(post bool) {
 		return
 	}
 	sum := 0.0
+	for nb > 1 && mae[best[nb-1]] > topWithin*mae[best[0]] {
+		nb--
+	}
 	for _, m := range best[:nb] {
 		w := 1 / (mae[m] * mae[m])
 		c.w[m] = w
