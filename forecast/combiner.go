@@ -23,7 +23,7 @@ const (
 	minScored = 32
 	// minShifts level shifts must have been seen before the post-shift MAEs choose the weights (one event says
 	// little about the next).
-	minShifts = 3
+	minShifts = 5
 	// topModels is how many of the best models (by recent MAE) are averaged, among those whose MAE is within
 	// topWithin × the best one (a clearly worse model only adds its noise).
 	topModels = 3
