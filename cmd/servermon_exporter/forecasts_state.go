@@ -29,8 +29,16 @@ func (f *forecaster) marshalState() ([]byte, error) {
 	b := append([]byte(payloadMagic), 0, 0)
 	binary.LittleEndian.PutUint16(b[4:], payloadVersion)
 	b = binary.LittleEndian.AppendUint64(b, uint64(f.cfg.step))
-	b = binary.LittleEndian.AppendUint32(b, uint32(len(f.sorted)))
+	// A device name the decoder would refuse (validDevice) is left out rather than written: one odd name from
+	// /proc/diskstats must not make every later start discard the whole state.
+	saved := make([]*target, 0, len(f.sorted))
 	for _, t := range f.sorted {
+		if validDevice(t.device) {
+			saved = append(saved, t)
+		}
+	}
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(saved)))
+	for _, t := range saved {
 		series, err := t.series.MarshalBinary()
 		if err != nil {
 			return nil, fmt.Errorf("encoding forecast of %s %s: %w", t.name, t.device, err)

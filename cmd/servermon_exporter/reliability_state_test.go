@@ -442,3 +442,31 @@ func newTestExporterLogging(t *testing.T, logs io.Writer, extra ...string) *test
 	e.forecasts.logger = logger
 	return e
 }
+
+// TestStateWithAnOddDeviceNameStillLoads: the disk collector takes device names as the kernel spells them, but the
+// state decoder accepts only printable ASCII ones. A single odd name (non-ASCII, a quote) must cost that device's
+// history, not make every later start discard the whole state.
+func TestStateWithAnOddDeviceNameStillLoads(t *testing.T) {
+	src := fuzzForecaster(t)
+	start := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
+	for _, tg := range [][2]string{{"cpu_usage_ratio", ""}, {"disk_utilization_ratio", "s\u00e9"}, {"disk_utilization_ratio", `a"b`}, {"disk_utilization_ratio", "vda"}} {
+		x, err := src.target(tg[0], tg[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 10 {
+			x.series.Push(start.Add(time.Duration(i)*10*time.Minute), 0.5)
+		}
+	}
+	payload, err := src.marshalState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := fuzzForecaster(t)
+	if err := dst.unmarshalState(payload); err != nil {
+		t.Fatalf("state with odd device names rejected whole: %v", err)
+	}
+	if n := dst.seriesCount(); n != 2 {
+		t.Errorf("%d series restored, want cpu and vda", n)
+	}
+}
