@@ -1,0 +1,6 @@
+//go:build !race
+
+package rules
+
+// raceEnabled: see stack_race_test.go.
+const raceEnabled = false
