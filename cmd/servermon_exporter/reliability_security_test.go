@@ -191,9 +191,14 @@ func TestNoEndpointLeaksPathsOrEnvironment(t *testing.T) {
 	if err := os.RemoveAll(proc); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond)
-	if body := scrape(t, addr); !strings.Contains(body, `servermon_collector_success{collector="cpu"} 0`) {
-		t.Errorf("collectors do not report the missing /proc:\n%s", grep(body, "collector_success"))
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		body := scrape(t, addr)
+		if strings.Contains(body, `servermon_collector_success{collector="cpu"} 0`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("collectors do not report the missing /proc:\n%s", grep(body, "collector_success"))
+		}
 	}
 	check("without /proc")
 }
