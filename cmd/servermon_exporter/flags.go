@@ -48,6 +48,7 @@ type forecastConfig struct {
 	horizons      []time.Duration
 	thresholds    map[string]float64 // by target, e.g. memory_usage_ratio
 	anomaly       float64            // anomaly score threshold
+	maxDiskSeries int                // cap on per-disk forecast series; 0 = none
 	stateFile     string
 	stateInterval time.Duration
 }
@@ -94,6 +95,7 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 		thresholds[t.target] = app.Flag("forecast.threshold."+t.flag, "Threshold of "+t.target+" for servermon_forecast_seconds_until_threshold.").Default(t.value).Float64()
 	}
 	app.Flag("forecast.anomaly-threshold", "Anomaly score above which servermon_anomalous is 1.").Default(strconv.FormatFloat(forecast.DefaultAnomalyThreshold, 'g', -1, 64)).Float64Var(&f.anomaly)
+	app.Flag("forecast.max-disk-series", "Most per-disk series forecast (3 per disk; the rest are observed but not forecast); 0 means no limit.").Default("96").IntVar(&f.maxDiskSeries)
 	app.Flag("forecast.state-file", "File in which forecast history and model state survive restarts (off when empty).").Default("").StringVar(&f.stateFile)
 	app.Flag("forecast.state-interval", "Interval between two saves of the state file (it is also saved on shutdown).").Default("5m").DurationVar(&f.stateInterval)
 	promslogflag.AddFlags(app, &cfg.log)
@@ -146,6 +148,9 @@ func (c *config) validate() error {
 	}
 	if !(c.forecast.anomaly > 0) || math.IsInf(c.forecast.anomaly, 0) {
 		return fmt.Errorf("--forecast.anomaly-threshold must be positive and finite, got %g", c.forecast.anomaly)
+	}
+	if c.forecast.maxDiskSeries < 0 {
+		return fmt.Errorf("--forecast.max-disk-series must not be negative, got %d", c.forecast.maxDiskSeries)
 	}
 	if c.forecast.stateInterval <= 0 {
 		return fmt.Errorf("--forecast.state-interval must be positive, got %s", c.forecast.stateInterval)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -32,6 +33,10 @@ type forecaster struct {
 	resumeAt time.Time
 
 	stateLoadErrors, stateSaveErrors float64
+
+	diskSeries    int // per-disk targets held, capped by cfg.maxDiskSeries
+	refused       int // per-disk targets refused in the latest sample
+	refusedLogged bool
 }
 
 // target is one forecast series, e.g. disk_utilization_ratio of device sda.
@@ -76,11 +81,18 @@ func (f *forecaster) seriesConfig(name string) forecast.Config {
 
 func targetKey(name, device string) string { return name + "\xff" + device }
 
-// target returns the target of name and device, creating it (with a fresh series) on first use.
+// errDiskSeriesLimit refuses a per-disk forecast series beyond --forecast.max-disk-series.
+var errDiskSeriesLimit = errors.New("forecast series limit for disks reached")
+
+// target returns the target of name and device, creating it (with a fresh series) on first use. Per-disk targets
+// are capped, host-wide ones are not: a host with hundreds of disks must not crowd out its memory forecast.
 func (f *forecaster) target(name, device string) (*target, error) {
 	key := targetKey(name, device)
 	if t, ok := f.targets[key]; ok {
 		return t, nil
+	}
+	if device != "" && f.cfg.maxDiskSeries > 0 && f.diskSeries >= f.cfg.maxDiskSeries {
+		return nil, errDiskSeriesLimit
 	}
 	s, err := forecast.NewSeries(f.seriesConfig(name))
 	if err != nil {
@@ -109,6 +121,9 @@ func (f *forecaster) target(name, device string) (*target, error) {
 		t.eta = collector.RenderLabels(append(names, "threshold"), append(values, collector.FormatFloat(t.threshold)))
 	}
 	f.targets[key] = t
+	if device != "" {
+		f.diskSeries++
+	}
 	i, _ := slices.BinarySearchFunc(f.sorted, key, func(a *target, k string) int { return strings.Compare(a.key, k) })
 	f.sorted = slices.Insert(f.sorted, i, t)
 	return t, nil
@@ -136,6 +151,7 @@ func (f *forecaster) ObserveSample(now time.Time, st *collector.Store) {
 	for _, t := range f.sorted {
 		t.touched = false
 	}
+	f.refused = 0
 	st.Each(func(g *collector.Gauge) {
 		name := g.Family().Target
 		if name == "" {
@@ -143,7 +159,13 @@ func (f *forecaster) ObserveSample(now time.Time, st *collector.Store) {
 		}
 		t, err := f.target(name, g.Label("device"))
 		if err != nil {
-			return // the configuration was validated at start; nothing else can fail here
+			// The configuration was validated at start, so only the disk series limit can refuse a target.
+			f.refused++
+			if !f.refusedLogged {
+				f.refusedLogged = true
+				f.logger.Warn("not forecasting every disk", "err", err, "limit", f.cfg.maxDiskSeries, "flag", "--forecast.max-disk-series")
+			}
+			return
 		}
 		t.touched = true
 		v, ok := g.Latest()
@@ -159,6 +181,7 @@ func (f *forecaster) ObserveSample(now time.Time, st *collector.Store) {
 			return false
 		}
 		delete(f.targets, t.key)
+		f.diskSeries--
 		return true
 	})
 }
@@ -215,6 +238,10 @@ func (f *forecaster) AppendMetrics(b []byte) []byte {
 	}
 	b = f.appendPerTarget(b, "servermon_forecast_history_seconds", "Span of history the forecast series holds.",
 		func(t *target) (string, float64, bool) { return t.perTarget, t.series.HistorySeconds(), true })
+	b = collector.AppendHeader(b, "servermon_forecast_series", "Series being forecast.", "gauge")
+	b = collector.AppendSample(b, "servermon_forecast_series", "", float64(len(f.sorted)))
+	b = collector.AppendHeader(b, "servermon_forecast_series_refused", "Per-disk series not forecast because of --forecast.max-disk-series.", "gauge")
+	b = collector.AppendSample(b, "servermon_forecast_series_refused", "", float64(f.refused))
 	b = collector.AppendHeader(b, "servermon_forecast_state_load_errors_total", "Forecast state files that could not be loaded (renamed aside, started fresh).", "counter")
 	b = collector.AppendSample(b, "servermon_forecast_state_load_errors_total", "", f.stateLoadErrors)
 	b = collector.AppendHeader(b, "servermon_forecast_state_save_errors_total", "Failed writes of the forecast state file.", "counter")

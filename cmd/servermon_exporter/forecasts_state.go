@@ -77,6 +77,9 @@ func (f *forecaster) unmarshalState(b []byte) error {
 			return fmt.Errorf("%w: unknown series %q %q", errBadState, name, device)
 		}
 		t, err := fresh.target(name, device)
+		if errors.Is(err, errDiskSeriesLimit) {
+			continue // saved under a higher --forecast.max-disk-series
+		}
 		if err != nil {
 			return err
 		}
@@ -98,7 +101,7 @@ func (f *forecaster) unmarshalState(b []byte) error {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.targets, f.sorted, f.resumeAt = fresh.targets, fresh.sorted, resume
+	f.targets, f.sorted, f.resumeAt, f.diskSeries = fresh.targets, fresh.sorted, resume, fresh.diskSeries
 	return nil
 }
 
