@@ -46,10 +46,11 @@ const memoryGate = `instance:servermon_forecast_seconds_until_threshold:trusted{
 // no forecast alert.
 func (s *stack) baseline() {
 	s.t.Helper()
-	quiet := 2 * scrapeEvery
+	const slack = 2 * time.Second // an evaluation, a scrape and our poll
+	quiet := slack
 	for _, r := range s.compAlerts {
-		if d, err := model.ParseDuration(r.For); err == nil && s.forecastSet[r.Alert] && time.Duration(d)+2*scrapeEvery > quiet {
-			quiet = time.Duration(d) + 2*scrapeEvery
+		if d, err := model.ParseDuration(r.For); err == nil && s.forecastSet[r.Alert] && time.Duration(d)+slack > quiet {
+			quiet = time.Duration(d) + slack
 		}
 	}
 	s.logf("baseline: waiting for the memory forecast to be trusted for %v", quiet)

@@ -17,7 +17,7 @@ import (
 
 // TestStack is the end-to-end test of the exporter with the shipped rules and dashboards: it starts, on loopback
 // and in temporary directories, the exporter on a scenario fake /proc, a real Prometheus scraping it and
-// evaluating the shipped rules every second, and a real Alertmanager sending to a webhook inside the test. The
+// evaluating the shipped rules every 100 ms (scrapeEvery), and a real Alertmanager sending to a webhook inside the test. The
 // rules run compressed by compressFactor (see stack_compress_test.go); the exporter runs with its default forecast
 // step and horizons compressed by the same factor. The scenario: a steady baseline, then memory climbing towards
 // exhaustion with a CPU burst and a disk going busy, then recovery. It asserts that
@@ -60,10 +60,13 @@ const (
 	climbMax      = 80 * time.Second // until the critical memory alert reaches the webhook
 	recoverMax    = 60 * time.Second // until every memory alert that fired is resolved at the webhook
 	pollEvery     = 500 * time.Millisecond
-	scrapeEvery   = time.Second
-	sampleEvery   = 50 * time.Millisecond
-	memoryAlert   = "ServermonMemoryExhaustionForecast"
-	stackJob      = "servermon"
+	// Prometheus scrapes and evaluates every 100 ms, the forecast step: one scrape per step, as in production
+	// (1 m step, scrapes every 15 s to 1 m). At 1 s, a compressed window such as the anomaly alert's [15m] →
+	// [1s500ms] would hold one or two samples instead of fifteen, and `for: 10m` → 1 s a single evaluation.
+	scrapeEvery = 100 * time.Millisecond
+	sampleEvery = 50 * time.Millisecond
+	memoryAlert = "ServermonMemoryExhaustionForecast"
+	stackJob    = "servermon"
 )
 
 // phaseQueries are the dashboard panels whose queries legitimately return data in one phase only; every other
