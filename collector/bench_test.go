@@ -120,7 +120,7 @@ func BenchmarkParse(b *testing.B) {
 			return ok
 		}, func() error { _, err := proc.bd.ProcDiskstats(); return err }},
 	} {
-		f := proc.file(p.file)
+		f := proc.file(p.file, p.file != "diskstats")
 		b.Cleanup(func() { _ = f.Close() })
 		b.Run(p.file+"/fast", func(b *testing.B) {
 			b.ReportAllocs()

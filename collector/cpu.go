@@ -78,7 +78,7 @@ type cpuSource struct {
 
 // NewCPU returns the source of /proc/stat: host-wide busy share and per-mode shares, and optionally per-CPU busy.
 func NewCPU(proc ProcFS, cfg CPUConfig) Source {
-	return &cpuSource{proc: proc, cfg: cfg, file: proc.file("stat")}
+	return &cpuSource{proc: proc, cfg: cfg, file: proc.file("stat", true)}
 }
 
 func (c *cpuSource) Name() string { return "cpu" }

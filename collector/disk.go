@@ -84,7 +84,7 @@ type diskSource struct {
 
 // NewDisk returns the source of /proc/diskstats.
 func NewDisk(proc ProcFS, cfg DiskConfig) Source {
-	return &diskSource{proc: proc, cfg: cfg, file: proc.file("diskstats"), devices: map[string]*diskDevice{}}
+	return &diskSource{proc: proc, cfg: cfg, file: proc.file("diskstats", false), devices: map[string]*diskDevice{}}
 }
 
 func (d *diskSource) Name() string { return "disk" }

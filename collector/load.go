@@ -21,7 +21,7 @@ type loadSource struct {
 }
 
 // NewLoad returns the source of /proc/loadavg.
-func NewLoad(proc ProcFS) Source { return &loadSource{proc: proc, file: proc.file("loadavg")} }
+func NewLoad(proc ProcFS) Source { return &loadSource{proc: proc, file: proc.file("loadavg", true)} }
 
 func (l *loadSource) Name() string { return "load" }
 

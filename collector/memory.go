@@ -48,7 +48,9 @@ type memorySource struct {
 }
 
 // NewMemory returns the source of /proc/meminfo.
-func NewMemory(proc ProcFS) Source { return &memorySource{proc: proc, file: proc.file("meminfo")} }
+func NewMemory(proc ProcFS) Source {
+	return &memorySource{proc: proc, file: proc.file("meminfo", true)}
+}
 
 func (m *memorySource) Name() string { return "memory" }
 

@@ -39,7 +39,7 @@ type pressureSource struct {
 func NewPressure(proc ProcFS) Source {
 	p := &pressureSource{proc: proc}
 	for i, r := range pressureResources {
-		p.files[i] = proc.file("pressure/" + r)
+		p.files[i] = proc.file("pressure/"+r, true)
 	}
 	return p
 }

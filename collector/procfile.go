@@ -3,9 +3,9 @@ package collector
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"syscall"
+	"unsafe"
 )
 
 const (
@@ -20,18 +20,22 @@ const (
 // offset 0, so the open descriptor sees fresh values each time.
 type procFile struct {
 	path string
-	file *os.File
-	fd   int
-	// unlinkable is set on anything but a real procfs (test fixtures, a copied tree): there a file can be
-	// removed or replaced while we hold it open, and the open descriptor would keep reading the old content.
-	unlinkable bool
-	buf        []byte
+	// whole is set for files the kernel renders in one piece (single_open: stat, meminfo, loadavg, pressure):
+	// a read that does not fill the buffer then holds all of it, and the read that would return 0 is saved.
+	// diskstats is rendered a page at a time and read until the end.
+	whole bool
+	file  *os.File
+	fd    int
+	// onProcfs is set on a real procfs mount. Elsewhere (test fixtures, a copied tree) a file can be removed or
+	// replaced while we hold it open, and the open descriptor would keep reading the old content.
+	onProcfs bool
+	buf      []byte
 }
 
 // read returns the file's whole content, valid until the next read. It opens the file on first use and reopens it
 // when the one held open was removed, or when reading it fails (ESTALE on a network mount, a file recreated).
 func (f *procFile) read() ([]byte, error) {
-	if f.file != nil && f.unlinkable && f.removed() {
+	if f.file != nil && !f.onProcfs && f.removed() {
 		f.Close()
 	}
 	if f.file == nil {
@@ -62,7 +66,7 @@ func (f *procFile) open() error {
 		file.Close()
 		return fmt.Errorf("statfs %s: %w", f.path, err)
 	}
-	f.file, f.fd, f.unlinkable = file, fd, st.Type != procSuperMagic
+	f.file, f.fd, f.onProcfs = file, fd, st.Type == procSuperMagic
 	if f.buf == nil {
 		f.buf = make([]byte, 4096)
 	}
@@ -75,24 +79,51 @@ func (f *procFile) removed() bool {
 	return syscall.Fstat(f.fd, &st) != nil || st.Nlink == 0
 }
 
-// readAll reads from offset 0 to the end of the file, growing the buffer when the content does not fit. seq_files
-// such as diskstats hand out one page per read call, so it loops until the kernel reports the end.
+// readAll reads from offset 0 to the end of the file, growing the buffer when the content does not fit.
 func (f *procFile) readAll() ([]byte, error) {
 	n := 0
 	for {
-		m, err := f.file.ReadAt(f.buf[n:], int64(n))
+		m, err := f.pread(f.buf[n:], int64(n))
+		if err != nil {
+			return nil, &os.PathError{Op: "read", Path: f.path, Err: err}
+		}
 		n += m
 		switch {
-		case errors.Is(err, io.EOF):
+		case m == 0:
 			return f.buf[:n], nil
-		case err != nil:
-			return nil, err // *PathError names the file
+		case n < len(f.buf) && (f.whole || !f.onProcfs): // a short read of a regular file is its end too
+			return f.buf[:n], nil
 		case n == len(f.buf):
 			if len(f.buf) >= maxProcFile {
 				return nil, fmt.Errorf("reading %s: larger than %d bytes", f.path, maxProcFile)
 			}
 			f.buf = append(f.buf, make([]byte, len(f.buf))...)
 		}
+	}
+}
+
+// pread reads at off. On a real procfs it makes the system call without telling the Go scheduler (RawSyscall):
+// these files are rendered from kernel memory without blocking, and announcing each call would wake the runtime's
+// monitor thread, whose polling then costs more than the reads (on a 2-vCPU VM, measured: docs/benchmarks.md).
+// Anywhere else a read may block (a network filesystem), so it goes through the scheduler as usual.
+func (f *procFile) pread(b []byte, off int64) (int, error) {
+	if !f.onProcfs {
+		for {
+			n, err := syscall.Pread(f.fd, b, off)
+			if !errors.Is(err, syscall.EINTR) {
+				return n, err
+			}
+		}
+	}
+	for {
+		n, _, errno := syscall.RawSyscall6(syscall.SYS_PREAD64, uintptr(f.fd), uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)), uintptr(off), 0, 0)
+		switch errno {
+		case 0:
+			return int(n), nil
+		case syscall.EINTR:
+			continue
+		}
+		return 0, errno
 	}
 }
 

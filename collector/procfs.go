@@ -31,5 +31,8 @@ func NewProcFS(mountPoint string) (ProcFS, error) {
 	return ProcFS{path: mountPoint, fs: fs, bd: bd}, nil
 }
 
-// file returns a reader of the file at name, relative to the mount point.
-func (p ProcFS) file(name string) *procFile { return &procFile{path: p.path + "/" + name} }
+// file returns a reader of the file at name, relative to the mount point; whole tells whether the kernel renders
+// it in one piece (see procFile).
+func (p ProcFS) file(name string, whole bool) *procFile {
+	return &procFile{path: p.path + "/" + name, whole: whole}
+}

@@ -124,10 +124,46 @@ func NewSampler(cfg SamplerConfig, sources []Source, observers ...Observer) (*Sa
 }
 
 // Run samples every Interval until ctx is done, with persistent readers (see Start) it closes when done. The first
-// sample is taken at once.
+// sample is taken at once. Like a time.Ticker it keeps to the interval's cadence and skips ticks it is too late for.
 func (s *Sampler) Run(ctx context.Context) {
 	s.Start()
 	defer s.Close()
+	w, err := newWakeTimer()
+	if err != nil {
+		s.logger.Warn("sampling with Go timers", "err", err)
+		s.runTicker(ctx)
+		return
+	}
+	defer w.Close()
+	next := time.Now()
+	for {
+		if err := w.arm(s.cfg.Timeout); err != nil {
+			s.logger.Warn("sampling with Go timers", "err", err)
+			s.runTicker(ctx)
+			return
+		}
+		s.sample(w.C)
+		now := time.Now()
+		for next = next.Add(s.cfg.Interval); next.Before(now); next = next.Add(s.cfg.Interval) {
+		}
+		if err := w.arm(next.Sub(now)); err != nil {
+			s.logger.Warn("sampling with Go timers", "err", err)
+			s.runTicker(ctx)
+			return
+		}
+		// The read timeout may have fired just as the reads ended; its wakeup is not the tick.
+		for time.Until(next) > time.Millisecond {
+			select {
+			case <-ctx.Done():
+				return
+			case <-w.C:
+			}
+		}
+	}
+}
+
+// runTicker is Run with Go's timers, where there is no timerfd.
+func (s *Sampler) runTicker(ctx context.Context) {
 	t := time.NewTicker(s.cfg.Interval)
 	defer t.Stop()
 	for {
@@ -200,6 +236,17 @@ func readLoop(src Source, req <-chan time.Time, done chan<- error, exited chan<-
 // invisible), but an injected clock without a monotonic reading can; the sampler then waits until the clock is past
 // the last sample again.
 func (s *Sampler) Sample() {
+	if s.timer == nil {
+		s.timer = time.NewTimer(s.cfg.Timeout)
+	} else {
+		s.timer.Reset(s.cfg.Timeout)
+	}
+	s.sample(s.timer.C)
+	s.timer.Stop() // since Go 1.23 no stale expiry is left to drain
+}
+
+// sample is Sample with the read timeout given as a channel that receives when it expires, armed by the caller.
+func (s *Sampler) sample(timeout <-chan time.Time) {
 	now := s.cfg.Now()
 	if s.sampled && now.Before(s.last) {
 		if !s.behind {
@@ -210,7 +257,7 @@ func (s *Sampler) Sample() {
 	}
 	s.sampled, s.behind, s.last = true, false, now
 	started := s.startReads(now)
-	s.awaitReads(started)
+	s.awaitReads(started, timeout)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -250,12 +297,7 @@ func (s *Sampler) startReads(now time.Time) time.Time {
 	return started
 }
 
-func (s *Sampler) awaitReads(started time.Time) {
-	if s.timer == nil {
-		s.timer = time.NewTimer(s.cfg.Timeout)
-	} else {
-		s.timer.Reset(s.cfg.Timeout)
-	}
+func (s *Sampler) awaitReads(started time.Time, timeout <-chan time.Time) {
 	expired := false
 	for _, st := range s.sources {
 		if st.busy {
@@ -271,7 +313,7 @@ func (s *Sampler) awaitReads(started time.Time) {
 		} else {
 			select {
 			case err = <-st.done:
-			case <-s.timer.C:
+			case <-timeout:
 				expired = true
 				err = errTimeout
 			}
@@ -282,9 +324,6 @@ func (s *Sampler) awaitReads(started time.Time) {
 			err = fmt.Errorf("read took longer than %s", s.cfg.Timeout)
 		}
 		st.readErr = err
-	}
-	if !expired && !s.timer.Stop() {
-		<-s.timer.C
 	}
 }
 
