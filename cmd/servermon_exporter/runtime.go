@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"os"
+	"runtime"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -13,11 +15,13 @@ import (
 	"github.com/servermon/servermon_exporter/collector"
 )
 
-// runtimeMetrics is the registry of the exporter's own process: go_, process_ and servermon_build_info. Gathering
-// it reads /proc/self, so it is done in the sampler's goroutine every refresh interval, never by a scrape; the
-// encoded text is appended to every body until the next refresh.
+// runtimeMetrics are the metrics of the exporter's own process: go_ and servermon_build_info from a registry, and
+// the process_ families client_golang's process collector would give, rendered by processMetrics for a fraction
+// of its cost. Gathering reads /proc/self, so it is done in the sampler's goroutine every refresh interval, never
+// by a scrape; the text is appended to every body until the next refresh.
 type runtimeMetrics struct {
 	registry *prometheus.Registry
+	process  *processMetrics
 	every    time.Duration
 	last     time.Time
 	text     []byte
@@ -25,10 +29,13 @@ type runtimeMetrics struct {
 }
 
 func newRuntimeMetrics(every time.Duration, extra ...prometheus.Collector) (*runtimeMetrics, error) {
+	process, err := newProcessMetrics()
+	if err != nil {
+		return nil, err
+	}
 	reg := prometheus.NewRegistry()
 	cs := append([]prometheus.Collector{
 		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		versioncollector.NewCollector("servermon"),
 	}, extra...)
 	for _, c := range cs {
@@ -36,7 +43,7 @@ func newRuntimeMetrics(every time.Duration, extra ...prometheus.Collector) (*run
 			return nil, fmt.Errorf("registering runtime collector: %w", err)
 		}
 	}
-	return &runtimeMetrics{registry: reg, every: every}, nil
+	return &runtimeMetrics{registry: reg, process: process, every: every}, nil
 }
 
 // refresh gathers the registry when the text is older than the refresh interval (or the clock went backwards).
@@ -49,15 +56,31 @@ func (r *runtimeMetrics) refresh(now time.Time) {
 	if err != nil {
 		r.err = fmt.Errorf("gathering runtime metrics: %w", err)
 	}
-	var buf bytes.Buffer
-	enc := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeTextPlain))
+	buf := bytes.NewBuffer(make([]byte, 0, len(r.text)))
+	enc := expfmt.NewEncoder(buf, expfmt.NewFormat(expfmt.TypeTextPlain))
+	processDone := false
 	for _, mf := range mfs {
+		if !processDone && mf.GetName() > "process_" { // families in name order, as Gather sorts them
+			r.appendProcess(buf)
+			processDone = true
+		}
 		if err := enc.Encode(mf); err != nil {
 			r.err = fmt.Errorf("encoding runtime metrics: %w", err)
 			return
 		}
 	}
+	if !processDone {
+		r.appendProcess(buf)
+	}
 	r.text = buf.Bytes()
+}
+
+func (r *runtimeMetrics) appendProcess(buf *bytes.Buffer) {
+	b, err := r.process.appendMetrics(buf.AvailableBuffer())
+	if err != nil {
+		r.err = fmt.Errorf("gathering process metrics: %w", err)
+	}
+	buf.Write(b)
 }
 
 // ObserveSample refreshes the runtime metrics when they are due.
@@ -65,3 +88,14 @@ func (r *runtimeMetrics) ObserveSample(now time.Time, _ *collector.Store) { r.re
 
 // AppendMetrics appends the latest gathered runtime metrics.
 func (r *runtimeMetrics) AppendMetrics(b []byte) []byte { return append(b, r.text...) }
+
+// applyRuntimeDefaults runs the exporter on one P (GOMAXPROCS=1, as node_exporter's --runtime.gomaxprocs defaults
+// to) unless the GOMAXPROCS environment variable asks otherwise. The sampler's reads are handed to goroutines;
+// with a second P idle, every handoff wakes another thread, which on a small VM costs more than the read itself
+// (about 430 against 260 µs of CPU per second at defaults on the 2-vCPU benchmark VM, docs/benchmarks.md). Scrapes
+// serve pre-rendered bodies, so one P also serves 50 parallel scrapers without errors.
+func applyRuntimeDefaults() {
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
+	}
+}

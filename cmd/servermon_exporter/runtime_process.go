@@ -1,0 +1,213 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"syscall"
+
+	"github.com/servermon/servermon_exporter/collector"
+)
+
+// userHZ is the tick rate of /proc/<pid>/stat's times, as procfs (and so client_golang) assumes it.
+const userHZ = 100
+
+// processMetrics renders the process_ families of client_golang's process collector, with the same names, help,
+// types and values, for a fraction of the cost: that collector parses the whole of /proc/stat on every gather (for
+// the boot time, which does not change), /proc/self/limits with regular expressions (getrlimit says the same) and
+// /proc/self/stat through Sscanf. Here the start time is worked out once, and the files that change are kept open
+// and re-read in place.
+type processMetrics struct {
+	stat, netstat *os.File
+	buf           []byte
+	startTime     float64
+	pageSize      float64
+}
+
+// procSelf is where the process's own files are: /proc, whatever --path.procfs says, as for client_golang.
+const procSelf = "/proc"
+
+// newProcessMetrics opens the process's files.
+func newProcessMetrics() (*processMetrics, error) {
+	const procPath = procSelf
+	p := &processMetrics{buf: make([]byte, 8192), pageSize: float64(os.Getpagesize())}
+	var err error
+	if p.stat, err = os.Open(procPath + "/self/stat"); err != nil {
+		return nil, fmt.Errorf("process metrics: %w", err)
+	}
+	if p.netstat, err = os.Open(procPath + "/self/net/netstat"); err != nil {
+		p.stat.Close()
+		return nil, fmt.Errorf("process metrics: %w", err)
+	}
+	bootTime, err := readBootTime(procPath + "/stat")
+	if err == nil {
+		var st procStat
+		if st, err = p.readStat(); err == nil {
+			p.startTime = bootTime + st.startTicks/userHZ
+		}
+	}
+	if err != nil {
+		p.Close()
+		return nil, fmt.Errorf("process metrics: %w", err)
+	}
+	return p, nil
+}
+
+// procStat holds the fields of /proc/self/stat the process families use.
+type procStat struct {
+	cpuTicks, startTicks, vsize, rssPages float64
+}
+
+// readStat reads /proc/self/stat: utime (field 14), stime (15), starttime (22), vsize (23) and rss (24). The
+// command name in field 2 may hold spaces and parentheses, so fields are counted after its last ')'.
+func (p *processMetrics) readStat() (procStat, error) {
+	b, err := p.read(p.stat)
+	if err != nil {
+		return procStat{}, err
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return procStat{}, errors.New("/proc/self/stat: no command name")
+	}
+	fields := bytes.Fields(b[i+1:]) // fields[0] is field 3, state
+	if len(fields) < 22 {
+		return procStat{}, fmt.Errorf("/proc/self/stat: %d fields", len(fields)+2)
+	}
+	var v [5]float64
+	for j, field := range [5]int{14, 15, 22, 23, 24} {
+		n, err := strconv.ParseUint(string(fields[field-3]), 10, 64)
+		if err != nil {
+			return procStat{}, fmt.Errorf("/proc/self/stat field %d: %w", field, err)
+		}
+		v[j] = float64(n)
+	}
+	return procStat{cpuTicks: v[0] + v[1], startTicks: v[2], vsize: v[3], rssPages: v[4]}, nil
+}
+
+// readOctets reads IpExt's InOctets and OutOctets from /proc/self/net/netstat, the process's network namespace
+// totals, as client_golang reports them. The file pairs a line of names with a line of values per protocol.
+func (p *processMetrics) readOctets() (in, out float64, err error) {
+	b, err := p.read(p.netstat)
+	if err != nil {
+		return 0, 0, err
+	}
+	for len(b) > 0 {
+		var names, values []byte
+		names, b, _ = bytes.Cut(b, []byte{'\n'})
+		values, b, _ = bytes.Cut(b, []byte{'\n'})
+		if !bytes.HasPrefix(names, []byte("IpExt:")) {
+			continue
+		}
+		n, v := bytes.Fields(names), bytes.Fields(values)
+		if len(n) != len(v) {
+			return 0, 0, errors.New("/proc/self/net/netstat: IpExt names and values differ in number")
+		}
+		for i := 1; i < len(n); i++ {
+			var dst *float64
+			switch string(n[i]) {
+			case "InOctets":
+				dst = &in
+			case "OutOctets":
+				dst = &out
+			default:
+				continue
+			}
+			if *dst, err = strconv.ParseFloat(string(v[i]), 64); err != nil {
+				return 0, 0, fmt.Errorf("/proc/self/net/netstat %s: %w", n[i], err)
+			}
+		}
+	}
+	return in, out, nil
+}
+
+// read reads a whole file from offset 0 into p.buf, growing it if needed.
+func (p *processMetrics) read(f *os.File) ([]byte, error) {
+	for {
+		n, err := f.ReadAt(p.buf, 0)
+		if errors.Is(err, io.EOF) {
+			return p.buf[:n], nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(p.buf) >= 1<<20 {
+			return nil, fmt.Errorf("%s: larger than 1 MiB", f.Name())
+		}
+		p.buf = make([]byte, 2*len(p.buf))
+	}
+}
+
+// readBootTime reads btime, the boot time in seconds since the epoch, from /proc/stat.
+func readBootTime(path string) (float64, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	for line := range bytes.Lines(b) {
+		if v, ok := bytes.CutPrefix(line, []byte("btime ")); ok {
+			n, err := strconv.ParseUint(string(bytes.TrimSpace(v)), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("%s btime: %w", path, err)
+			}
+			return float64(n), nil
+		}
+	}
+	return 0, fmt.Errorf("%s: no btime", path)
+}
+
+// openFDs counts the entries of /proc/self/fd, including the one reading it, as procfs does.
+func openFDs() (int, error) {
+	d, err := os.Open(procSelf + "/self/fd")
+	if err != nil {
+		return 0, err
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(-1)
+	return len(names), err
+}
+
+// appendMetrics appends the process families in name order, leaving out those whose reading failed; it returns
+// the first failure.
+func (p *processMetrics) appendMetrics(b []byte) ([]byte, error) {
+	var errs []error
+	st, err := p.readStat()
+	errs = append(errs, err)
+	fds, err := openFDs()
+	errs = append(errs, err)
+	var files, as syscall.Rlimit
+	errs = append(errs, syscall.Getrlimit(syscall.RLIMIT_NOFILE, &files), syscall.Getrlimit(syscall.RLIMIT_AS, &as))
+	in, out, netErr := p.readOctets()
+	errs = append(errs, netErr)
+
+	type family struct {
+		name, help, typ string
+		v               float64
+		ok              bool
+	}
+	statOK := errs[0] == nil
+	for _, f := range []family{
+		{"process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", "counter", st.cpuTicks / userHZ, statOK},
+		{"process_max_fds", "Maximum number of open file descriptors.", "gauge", float64(files.Cur), errs[2] == nil},
+		{"process_network_receive_bytes_total", "Number of bytes received by the process over the network.", "counter", in, netErr == nil},
+		{"process_network_transmit_bytes_total", "Number of bytes sent by the process over the network.", "counter", out, netErr == nil},
+		{"process_open_fds", "Number of open file descriptors.", "gauge", float64(fds), errs[1] == nil},
+		{"process_resident_memory_bytes", "Resident memory size in bytes.", "gauge", st.rssPages * p.pageSize, statOK},
+		{"process_start_time_seconds", "Start time of the process since unix epoch in seconds.", "gauge", p.startTime, true},
+		{"process_virtual_memory_bytes", "Virtual memory size in bytes.", "gauge", st.vsize, statOK},
+		{"process_virtual_memory_max_bytes", "Maximum amount of virtual memory available in bytes.", "gauge", float64(as.Cur), errs[3] == nil},
+	} {
+		if f.ok {
+			b = collector.AppendHeader(b, f.name, f.help, f.typ)
+			b = collector.AppendSample(b, f.name, "", f.v)
+		}
+	}
+	return b, errors.Join(errs...)
+}
+
+// Close closes the process's files.
+func (p *processMetrics) Close() error {
+	return errors.Join(p.stat.Close(), p.netstat.Close())
+}
