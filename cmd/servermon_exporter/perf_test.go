@@ -2,11 +2,13 @@ package main
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -71,6 +73,55 @@ func value(mf *dto.MetricFamily) float64 {
 		return m.GetCounter().GetValue()
 	}
 	return m.GetGauge().GetValue()
+}
+
+// TestRuntimeMetricsMatchClientGolang compares the whole runtime text with what a registry of client_golang's Go,
+// process and version collectors encodes: the same HELP and TYPE lines and the same series, in the same order, and
+// the same values where they cannot move in between.
+func TestRuntimeMetricsMatchClientGolang(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		versioncollector.NewCollector("servermon"))
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want bytes.Buffer
+	for _, mf := range mfs {
+		if _, err := expfmt.MetricFamilyToText(&want, mf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := newRuntimeMetrics(10 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.refresh(time.Now())
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	gotLines, wantLines := strings.Split(string(r.text), "\n"), strings.Split(want.String(), "\n")
+	if len(gotLines) != len(wantLines) {
+		t.Fatalf("%d lines, client_golang %d:\n%s", len(gotLines), len(wantLines), r.text)
+	}
+	stable := map[string]bool{"go_gc_gogc_percent": true, "go_gc_gomemlimit_bytes": true, "go_info": true,
+		"go_sched_gomaxprocs_threads": true, "process_max_fds": true, "process_start_time_seconds": true,
+		"process_virtual_memory_max_bytes": true, "servermon_build_info": true}
+	for i, g := range gotLines {
+		w := wantLines[i]
+		if strings.HasPrefix(w, "#") {
+			if g != w {
+				t.Errorf("line %d: %q, client_golang %q", i+1, g, w)
+			}
+			continue
+		}
+		gs, _, _ := strings.Cut(g, " ")
+		ws, _, _ := strings.Cut(w, " ")
+		name, _, _ := strings.Cut(ws, "{")
+		if gs != ws || (stable[name] && g != w) {
+			t.Errorf("line %d: %q, client_golang %q", i+1, g, w)
+		}
+	}
 }
 
 // BenchmarkRuntimeRefresh is one gathering of the go_, process_ and build-info metrics, done every 10 s.

@@ -8,79 +8,62 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/servermon/servermon_exporter/collector"
 )
 
-// runtimeMetrics are the metrics of the exporter's own process: go_ and servermon_build_info from a registry, and
-// the process_ families client_golang's process collector would give, rendered by processMetrics for a fraction
-// of its cost. Gathering reads /proc/self, so it is done in the sampler's goroutine every refresh interval, never
-// by a scrape; the text is appended to every body until the next refresh.
+// runtimeMetrics are the metrics of the exporter's own process: the go_ and process_ families of client_golang's Go
+// and process collectors, rendered by goMetrics and processMetrics for a fraction of their cost, and
+// servermon_build_info. Gathering reads /proc/self, so it is done in the sampler's goroutine every refresh interval,
+// never by a scrape; the text is appended to every body until the next refresh.
 type runtimeMetrics struct {
-	registry *prometheus.Registry
-	process  *processMetrics
-	every    time.Duration
-	last     time.Time
-	text     []byte
-	err      error
+	goStats   *goMetrics
+	process   *processMetrics
+	buildInfo []byte // constant: encoded once
+	every     time.Duration
+	last      time.Time
+	text      []byte
+	err       error
 }
 
-func newRuntimeMetrics(every time.Duration, extra ...prometheus.Collector) (*runtimeMetrics, error) {
+func newRuntimeMetrics(every time.Duration) (*runtimeMetrics, error) {
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(versioncollector.NewCollector("servermon")); err != nil {
+		return nil, fmt.Errorf("registering the build info collector: %w", err)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		return nil, fmt.Errorf("gathering the build info: %w", err)
+	}
+	var info bytes.Buffer
+	for _, mf := range mfs {
+		if _, err := expfmt.MetricFamilyToText(&info, mf); err != nil {
+			return nil, fmt.Errorf("encoding the build info: %w", err)
+		}
+	}
 	process, err := newProcessMetrics()
 	if err != nil {
 		return nil, err
 	}
-	reg := prometheus.NewRegistry()
-	cs := append([]prometheus.Collector{
-		collectors.NewGoCollector(),
-		versioncollector.NewCollector("servermon"),
-	}, extra...)
-	for _, c := range cs {
-		if err := reg.Register(c); err != nil {
-			return nil, fmt.Errorf("registering runtime collector: %w", err)
-		}
-	}
-	return &runtimeMetrics{registry: reg, process: process, every: every}, nil
+	return &runtimeMetrics{goStats: newGoMetrics(), process: process, buildInfo: info.Bytes(), every: every}, nil
 }
 
-// refresh gathers the registry when the text is older than the refresh interval (or the clock went backwards).
+// refresh renders the runtime metrics when the text is older than the refresh interval (or the clock went
+// backwards), in family name order: go_, process_, servermon_build_info.
 func (r *runtimeMetrics) refresh(now time.Time) {
 	if r.text != nil && now.Sub(r.last) < r.every && !now.Before(r.last) {
 		return
 	}
 	r.last = now
-	mfs, err := r.registry.Gather()
-	if err != nil {
-		r.err = fmt.Errorf("gathering runtime metrics: %w", err)
-	}
-	buf := bytes.NewBuffer(make([]byte, 0, len(r.text)))
-	enc := expfmt.NewEncoder(buf, expfmt.NewFormat(expfmt.TypeTextPlain))
-	processDone := false
-	for _, mf := range mfs {
-		if !processDone && mf.GetName() > "process_" { // families in name order, as Gather sorts them
-			r.appendProcess(buf)
-			processDone = true
-		}
-		if err := enc.Encode(mf); err != nil {
-			r.err = fmt.Errorf("encoding runtime metrics: %w", err)
-			return
-		}
-	}
-	if !processDone {
-		r.appendProcess(buf)
-	}
-	r.text = buf.Bytes()
-}
-
-func (r *runtimeMetrics) appendProcess(buf *bytes.Buffer) {
-	b, err := r.process.appendMetrics(buf.AvailableBuffer())
+	b := r.goStats.appendMetrics(make([]byte, 0, len(r.text)))
+	b, err := r.process.appendMetrics(b)
+	r.err = nil
 	if err != nil {
 		r.err = fmt.Errorf("gathering process metrics: %w", err)
 	}
-	buf.Write(b)
+	r.text = append(b, r.buildInfo...)
 }
 
 // ObserveSample refreshes the runtime metrics when they are due.
