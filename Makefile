@@ -11,7 +11,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME  ?= 10s
 ARGS      ?=
 
-.PHONY: help build run test test-go test-dashboards deps lint fmt dashboards bench fuzz clean
+.PHONY: help build run test test-go test-dashboards deps lint fmt dashboards bench bench-go fuzz clean
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -48,7 +48,10 @@ lint: ## gofmt, go vet and staticcheck.
 fmt: ## Format the Go code.
 	gofmt -w $$(git ls-files '*.go')
 
-bench: ## Go benchmarks of the hot paths.
+bench: ## servermon_exporter vs node_exporter side by side on loopback, ~8 min (installs node_exporter; BENCH_ARGS="-modes proc -scale=false" for ~2 min).
+	@GO=$(GO) bench/run.sh $(BENCH_ARGS)
+
+bench-go: ## Go benchmarks of the hot paths.
 	$(GO) test -run '^$$' -bench . -benchmem ./collector/ ./forecast/ ./cmd/...
 
 fuzz: ## Run every fuzz target for FUZZTIME each (default 10s).
