@@ -30,6 +30,7 @@ type config struct {
 	synthDisks      int
 	cpuWindow       time.Duration
 	latencyScrapes  int
+	memoryScrapes   int
 	workers         int
 	burstTime       time.Duration
 	burstMax        int
@@ -49,6 +50,7 @@ func main() {
 	flag.IntVar(&cfg.synthDisks, "synthetic-disks", 64, "disks of the synthetic /proc")
 	flag.DurationVar(&cfg.cpuWindow, "cpu-window", 60*time.Second, "window over which CPU per minute is measured (4 scrapes a minute)")
 	flag.IntVar(&cfg.latencyScrapes, "latency-scrapes", 500, "alternating scrapes of each exporter for latency and CPU per scrape")
+	flag.IntVar(&cfg.memoryScrapes, "memory-scrapes", 10000, "scrapes of servermon_exporter before its RSS is taken against the target")
 	flag.IntVar(&cfg.workers, "concurrency", 50, "parallel scrapers of servermon_exporter")
 	flag.DurationVar(&cfg.burstTime, "concurrency-time", 30*time.Second, "duration of the parallel scraping")
 	flag.IntVar(&cfg.burstMax, "concurrency-max", 1000000, "most scrapes in the parallel scraping")

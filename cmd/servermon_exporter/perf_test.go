@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -139,4 +141,34 @@ func BenchmarkRuntimeRefresh(b *testing.B) {
 	if r.err != nil {
 		b.Fatal(r.err)
 	}
+}
+
+// TestTrimStartupMemory checks the trim runs and lowers the file-backed RSS of this (test) binary.
+func TestTrimStartupMemory(t *testing.T) {
+	before := rssFile(t)
+	if err := trimStartupMemory(); err != nil {
+		t.Fatal(err)
+	}
+	if after := rssFile(t); after >= before {
+		t.Errorf("file-backed RSS %d kB before the trim, %d kB after", before, after)
+	}
+}
+
+func rssFile(t *testing.T) int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "RssFile:"); ok {
+			kb, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return kb
+		}
+	}
+	t.Fatal("no RssFile in /proc/self/status")
+	return 0
 }

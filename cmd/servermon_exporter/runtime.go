@@ -26,7 +26,14 @@ type runtimeMetrics struct {
 	last      time.Time
 	text      []byte
 	err       error
+	// started is the time of the first refresh; at the first one a trimAfter later, trimStartupMemory runs.
+	started time.Time
+	trimmed bool
 }
+
+// trimAfter is how long after its first sample the exporter trims its startup memory: by then the web server
+// serves and the first scrapes have come, so what is resident is what keeps being used.
+const trimAfter = 30 * time.Second
 
 func newRuntimeMetrics(every time.Duration) (*runtimeMetrics, error) {
 	reg := prometheus.NewRegistry()
@@ -56,10 +63,18 @@ func (r *runtimeMetrics) refresh(now time.Time) {
 	if r.text != nil && now.Sub(r.last) < r.every && !now.Before(r.last) {
 		return
 	}
+	if r.started.IsZero() {
+		r.started = now
+	}
+	if !r.trimmed && now.Sub(r.started) >= trimAfter {
+		r.trimmed = true
+		if err := trimStartupMemory(); err != nil {
+			r.err = err
+		}
+	}
 	r.last = now
 	b := r.goStats.appendMetrics(make([]byte, 0, len(r.text)))
 	b, err := r.process.appendMetrics(b)
-	r.err = nil
 	if err != nil {
 		r.err = fmt.Errorf("gathering process metrics: %w", err)
 	}
