@@ -27,30 +27,12 @@ func parseDiskstats(data []byte, out []diskLine) ([]diskLine, bool) {
 		if !ok {
 			return out, true
 		}
-		if len(line) >= maxScanLine || !plain(line) {
+		if len(line) >= maxScanLine {
 			return out, false
 		}
 		var d diskLine
-		f, rest := field(line)
-		if len(f) == 0 {
-			continue // nothing to scan: procfs skips it
-		}
-		for _, dst := range [2]*uint32{&d.major, &d.minor} {
-			n, ok := parseUint(f)
-			if !ok || n > math.MaxUint32 {
-				return out, false
-			}
-			*dst, d.count = uint32(n), d.count+1
-			f, rest = field(rest)
-			if len(f) == 0 {
-				break
-			}
-		}
-		if len(f) > 0 {
-			d.name, d.count = f, d.count+1
-			if !parseIOStats(rest, &d) {
-				return out, false
-			}
+		if !parseDiskLine(line, &d) {
+			return out, false
 		}
 		if d.count >= 14 {
 			out = append(out, d)
@@ -58,23 +40,46 @@ func parseDiskstats(data []byte, out []diskLine) ([]diskLine, bool) {
 	}
 }
 
-// parseIOStats reads up to 17 counters into d.stats, counting them in d.count.
-func parseIOStats(b []byte, d *diskLine) bool {
+// parseDiskLine reads the fields of one line into d, counting them in d.count; a line that ends early is not an
+// error (Sscanf's io.EOF, which procfs ignores). Numbers are digits only, the name printable ASCII; whatever follows
+// the twentieth field is ignored, as Sscanf ignores it.
+func parseDiskLine(line []byte, d *diskLine) bool {
 	s := &d.stats
-	for _, dst := range [17]*uint64{&s.ReadIOs, &s.ReadMerges, &s.ReadSectors, &s.ReadTicks, &s.WriteIOs,
+	counters := [17]*uint64{&s.ReadIOs, &s.ReadMerges, &s.ReadSectors, &s.ReadTicks, &s.WriteIOs,
 		&s.WriteMerges, &s.WriteSectors, &s.WriteTicks, &s.IOsInProgress, &s.IOsTotalTicks, &s.WeightedIOTicks,
 		&s.DiscardIOs, &s.DiscardMerges, &s.DiscardSectors, &s.DiscardTicks, &s.FlushRequestsCompleted,
-		&s.TimeSpentFlushing} {
-		var f []byte
-		f, b = field(b)
-		if len(f) == 0 {
+		&s.TimeSpentFlushing}
+	i := 0
+	for _, dst := range [2]*uint32{&d.major, &d.minor} {
+		if i = skipBlank(line, i); i == len(line) {
 			return true
 		}
-		n, ok := parseUint(f)
-		if !ok {
+		var n uint64
+		var ok bool
+		if n, i, ok = uintAt(line, i); !ok || n > math.MaxUint32 {
 			return false
 		}
-		*dst, d.count = n, d.count+1
+		*dst, d.count = uint32(n), d.count+1
+	}
+	if i = skipBlank(line, i); i == len(line) {
+		return true
+	}
+	start := i
+	for ; i < len(line) && !isBlank(line[i]); i++ {
+		if c := line[i]; c < '!' || c > '~' {
+			return false // fmt's %s would split at a Unicode space, or take bytes we cannot vouch for
+		}
+	}
+	d.name, d.count = line[start:i], d.count+1
+	for _, dst := range counters {
+		if i = skipBlank(line, i); i == len(line) {
+			return true
+		}
+		var ok bool
+		if *dst, i, ok = uintAt(line, i); !ok {
+			return false
+		}
+		d.count++
 	}
 	return true
 }

@@ -12,7 +12,7 @@ var (
 // render appends the whole exposition of the latest sample: observed gauges (window average, then peak), the
 // collectors' own health, the sampler's settings and every observer's families.
 func (s *Sampler) render(b []byte) []byte {
-	since := s.store.now.Add(-s.cfg.Window)
+	since := s.store.offset(s.store.now.Add(-s.cfg.Window))
 	avgSuffix := " Average over the last " + FormatDuration(s.cfg.Window) + " of values sampled every " + FormatDuration(s.cfg.Interval) + "."
 	peakSuffix := " Maximum over the last " + FormatDuration(s.cfg.Window) + " of values sampled every " + FormatDuration(s.cfg.Interval) + "."
 	for _, fg := range s.store.families {
@@ -45,7 +45,7 @@ func (s *Sampler) render(b []byte) []byte {
 
 // appendFamily appends the average (or the peak) of every gauge of a family that has values in the window; a
 // family without any is left out entirely.
-func appendFamily(b []byte, fg *familyGauges, since time.Time, peak bool, helpSuffix string) []byte {
+func appendFamily(b []byte, fg *familyGauges, since int64, peak bool, helpSuffix string) []byte {
 	name, help := fg.family.Name, fg.family.Help
 	if peak {
 		name, help = fg.family.PeakName, fg.family.PeakHelp

@@ -58,6 +58,37 @@ func field(b []byte) (f, rest []byte) {
 	return b[i:j], b[j:]
 }
 
+// skipBlank returns the index of the first byte of b at or after i that is not a space or a tab.
+func skipBlank(b []byte, i int) int {
+	for i < len(b) && isBlank(b[i]) {
+		i++
+	}
+	return i
+}
+
+// uintAt parses the field that starts at b[i] as an unsigned decimal, as parseUint does, and returns it with the
+// index after it. The field must end at a space, a tab or the end of b: any other byte in it, or none at all,
+// makes ok false. One pass over the bytes checks, splits and converts, which is what long diskstats and stat
+// files need.
+func uintAt(b []byte, i int) (n uint64, next int, ok bool) {
+	start := i
+	for ; i < len(b); i++ {
+		d := b[i] - '0'
+		if d > 9 {
+			if !isBlank(b[i]) {
+				return 0, i, false
+			}
+			break
+		}
+		n = n*10 + uint64(d)
+	}
+	if i-start >= 20 { // may have wrapped: check exactly
+		n, ok = parseUint(b[start:i])
+		return n, i, ok
+	}
+	return n, i, i > start
+}
+
 // parseUint parses an unsigned decimal integer as strconv.ParseUint(s, 10, 64) does, digits only. It gives up
 // (false) on anything else, including 21 digits or more, which ParseUint may still accept with leading zeros.
 func parseUint(b []byte) (uint64, bool) {

@@ -70,9 +70,6 @@ func parseStat(data []byte, r *statReading) bool {
 		if len(key) < 3 || string(key[:3]) != "cpu" {
 			continue // a line procfs does not read either
 		}
-		if !plain(rest) {
-			return false
-		}
 		var s procfs.CPUStat
 		if !parseCPUColumns(rest, &s) {
 			return false
@@ -93,14 +90,14 @@ func parseStat(data []byte, r *statReading) bool {
 // beyond the tenth are ignored, missing ones stay 0, and any other field is left to procfs.
 func parseCPUColumns(b []byte, s *procfs.CPUStat) bool {
 	cols := [10]*float64{&s.User, &s.Nice, &s.System, &s.Idle, &s.Iowait, &s.IRQ, &s.SoftIRQ, &s.Steal, &s.Guest, &s.GuestNice}
+	i := 0
 	for _, c := range cols {
-		var f []byte
-		f, b = field(b)
-		if len(f) == 0 {
+		if i = skipBlank(b, i); i == len(b) {
 			return true
 		}
-		n, ok := parseUint(f)
-		if !ok {
+		var n uint64
+		var ok bool
+		if n, i, ok = uintAt(b, i); !ok {
 			return false
 		}
 		// float64(n) rounds to nearest even, as ParseFloat does for the same digits; the division by 100 is the

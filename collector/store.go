@@ -14,8 +14,12 @@ type Store struct {
 	byFamily map[*Family]*familyGauges
 	byKey    map[string]*Gauge
 
-	now time.Time // time of the sample being recorded
-	seq uint64    // sequence number of the sample being recorded
+	now   time.Time // time of the sample being recorded
+	nowAt int64     // its offset
+	seq   uint64    // sequence number of the sample being recorded
+	// base is the time of the first sample; samples are stored at their offset from it.
+	base    time.Time
+	hasBase bool
 }
 
 type familyGauges struct {
@@ -35,7 +39,7 @@ func (s *Store) Gauge(f *Family, labelValues ...string) *Gauge {
 		return g
 	}
 	g := newGauge(f, s.capacity, labelValues)
-	g.createdAt = s.now
+	g.createdAt = s.nowAt
 	s.attach(g)
 	return g
 }
@@ -74,7 +78,7 @@ func (s *Store) Observe(g *Gauge, num, den float64) {
 			s.attach(g)
 		}
 	}
-	g.observe(s.now, s.seq, num, den)
+	g.observe(s.nowAt, s.seq, num, den)
 }
 
 // Set records an instantaneous value (den = 1) for gauge g.
@@ -92,7 +96,10 @@ func (s *Store) Each(fn func(*Gauge)) {
 // begin starts recording the sample taken at now.
 func (s *Store) begin(now time.Time) {
 	s.seq++
-	s.now = now
+	if !s.hasBase {
+		s.base, s.hasBase = now, true
+	}
+	s.now, s.nowAt = now, s.offset(now)
 	for _, fg := range s.families {
 		for _, g := range fg.gauges {
 			g.latestValid = false
@@ -103,9 +110,10 @@ func (s *Store) begin(now time.Time) {
 // expire removes gauges whose newest sample is older than cutoff: a series that nothing observes any more must
 // not linger in the output.
 func (s *Store) expire(cutoff time.Time) {
+	at := s.offset(cutoff)
 	for _, fg := range s.families {
 		fg.gauges = slices.DeleteFunc(fg.gauges, func(g *Gauge) bool {
-			if g.newestAt().After(cutoff) || g.createdAt.After(cutoff) {
+			if newest, ok := g.newestAt(); (ok && newest > at) || g.createdAt > at {
 				return false
 			}
 			delete(s.byKey, g.key)
@@ -114,3 +122,7 @@ func (s *Store) expire(cutoff time.Time) {
 		})
 	}
 }
+
+// offset is t in nanoseconds since the first sample. Like time.Time's comparisons it uses the monotonic clock
+// readings when both times have one, so a stepped wall clock does not reorder samples.
+func (s *Store) offset(t time.Time) int64 { return int64(t.Sub(s.base)) }
