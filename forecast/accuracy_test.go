@@ -77,3 +77,46 @@ func TestErrorRatio(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorRatioTrustGate checks ErrorRatio as the alerts' trust gate (< 1) uses it: on a random walk, where
+// nothing beats naive, it must not open the gate now and then (the measured ratio hovers around 1, so it is 1 while
+// the guard falls back to naive), while on series the models do beat it stays open.
+func TestErrorRatioTrustGate(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		step     time.Duration
+		gen      func(*rand.Rand, int, time.Duration) []float64
+		min, max float64 // bounds of the share of steps with ErrorRatio < 1
+	}{
+		{"random_walk_5m", 5 * time.Minute, genRandomWalk, 0, 0.01},
+		{"random_walk_1m", time.Minute, genRandomWalk, 0, 0.05},
+		{"white_5m", 5 * time.Minute, genWhite, 0.99, 1},
+		{"white_1m", time.Minute, genWhite, 0.99, 1},
+		{"trend_cycle_5m", 5 * time.Minute, genTrendCycleAR, 0.9, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := mustSeries(t, cfgWith(tc.step, time.Hour))
+			below, n := 0, 0
+			for i, v := range tc.gen(rand.New(rand.NewPCG(3, 42)), 8000, tc.step) {
+				s.Push(t0.Add(time.Duration(i)*tc.step), v)
+				r, ok := s.ErrorRatio(0)
+				if !ok || i < 1500 {
+					continue
+				}
+				if th := s.combs[0].theta; th == 0 && r != 1 || th < 1 && r < 1 {
+					t.Fatalf("step %d: guard θ = %v, ErrorRatio %v", i, th, r)
+				}
+				n++
+				if r < 1 {
+					below++
+				}
+			}
+			share := float64(below) / float64(n)
+			t.Logf("ErrorRatio < 1 at %.3f of the steps", share)
+			if share < tc.min || share > tc.max {
+				t.Errorf("ErrorRatio < 1 at %.3f of the steps, want in [%v, %v]", share, tc.min, tc.max)
+			}
+		})
+	}
+}

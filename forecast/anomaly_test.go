@@ -62,3 +62,59 @@ func TestAnomalySpikeAndLevelShift(t *testing.T) {
 		})
 	}
 }
+
+// anomalyFreeGenerators are generators whose bursts, jumps and tails are their normal behaviour: nothing is
+// injected into them.
+var anomalyFreeGenerators = []struct {
+	name string
+	f    func(*rand.Rand, int, time.Duration) []float64
+}{
+	{"white", genWhite}, {"random_walk", genRandomWalk}, {"bursty", genBursty}, {"spiky", genSpiky},
+	{"heavy_tailed", genHeavyTailed}, {"on_off", genOnOff}, {"periodic_jobs", genPeriodicJobs},
+	{"bursty_zero", genBurstyZero}, {"quantised", genQuantised},
+}
+
+// TestAnomalyFlagRatePerGenerator: on series without injected anomalies at most 1 % of the steps are anomalous,
+// however bursty the series is, while spikes far beyond the series' own range injected into the same series are
+// flagged at the step they happen.
+func TestAnomalyFlagRatePerGenerator(t *testing.T) {
+	step := 5 * time.Minute
+	for _, g := range anomalyFreeGenerators {
+		t.Run(g.name, func(t *testing.T) {
+			t.Parallel()
+			vs := g.f(rand.New(rand.NewPCG(31, 7)), 20*288, step)
+			s := mustSeries(t, cfgWith(step, time.Hour))
+			flagged, n := 0, 0
+			for i, v := range vs {
+				s.Push(t0.Add(time.Duration(i)*step), v)
+				if _, an, ok := s.Anomaly(); ok {
+					n++
+					if an {
+						flagged++
+					}
+				}
+			}
+			rate := float64(flagged) / float64(n)
+			t.Logf("%.2f %% of the steps anomalous", 100*rate)
+			if rate > 0.01 {
+				t.Errorf("%d of %d steps anomalous (%.2f %%), want <= 1 %%", flagged, n, 100*rate)
+			}
+
+			lo, hi := vs[0], vs[0]
+			for _, v := range vs {
+				lo, hi = min(lo, v), max(hi, v)
+			}
+			s = mustSeries(t, cfgWith(step, time.Hour))
+			for i, v := range vs {
+				spike := i > 200 && i%701 == 0
+				if spike {
+					v += 3*(hi-lo) + 1
+				}
+				s.Push(t0.Add(time.Duration(i)*step), v)
+				if score, an, ok := s.Anomaly(); spike && (!ok || !an) {
+					t.Errorf("spike at step %d not flagged (score %v)", i, score)
+				}
+			}
+		})
+	}
+}

@@ -97,3 +97,18 @@ func BenchmarkLongGap(b *testing.B) {
 		s.Push(tm, 1)
 	}
 }
+
+// BenchmarkAnomaly is the cost of the anomaly score of a new value: a push and the first Anomaly call after it
+// (later calls for the same value are cached).
+func BenchmarkAnomaly(b *testing.B) {
+	cfg := DefaultConfig()
+	s, i := warmSeries(b, cfg, 2*1440)
+	r := rand.New(rand.NewPCG(3, 4))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		s.Push(t0.Add(time.Duration(i)*cfg.Step), 50+r.NormFloat64())
+		s.Anomaly()
+		i++
+	}
+}

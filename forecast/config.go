@@ -16,9 +16,11 @@ const (
 	// DefaultCoverage is the nominal coverage of the prediction intervals.
 	DefaultCoverage = 0.95
 	// DefaultAnomalyThreshold is the score above which a value is anomalous. The score is
-	// |value − one-step forecast| / (1.4826·MAD of recent one-step errors), i.e. a robust z-score, so for Gaussian
-	// noise P(score > 4) ≈ 6·10⁻⁵ per step; with the estimation noise of the MAD over 128 errors a clean Gaussian
-	// series flags well under 0.1 % of steps (TestAnomalyGaussianFalsePositives).
+	// |value − one-step forecast| / max(1.4826·MAD, Q₀.₉₉/2.576) of the recent one-step errors (see anomalyState): a
+	// robust z-score, so for Gaussian noise P(score > 4) ≈ 6·10⁻⁵ per step and a clean Gaussian series flags well
+	// under 0.1 % of its steps (TestAnomalyGaussianFalsePositives); on heavy-tailed and bursty series a value must
+	// also exceed 1.55 × the 99th percentile of the recent errors, so their ordinary bursts flag at most 1 % of the
+	// steps (TestAnomalyFlagRatePerGenerator).
 	DefaultAnomalyThreshold = 4.0
 )
 

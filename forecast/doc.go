@@ -16,6 +16,7 @@
 // A Series runs a bank of cheap models (naive, robust levels, rolling medians, damped trend, sliding least squares
 // as in PromQL's predict_linear, daily harmonic regression, seasonal naive), scores every model's forecasts at
 // every horizon against the values that arrive later, combines the recently best ones with a guard that falls
-// back to naive where nothing beats it, and sets the intervals from the recorded errors of the published forecasts
-// with an online quantile tracker. docs/forecasting.md describes the method, its cost and its measured accuracy.
+// back to naive where nothing beats it, and sets the intervals from the recorded errors of the published forecasts,
+// normalised by the series' local volatility, with an online quantile tracker. docs/forecasting.md describes the
+// method, its cost and its measured accuracy.
 package forecast

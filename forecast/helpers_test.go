@@ -159,3 +159,86 @@ func genLeakRestart(r *rand.Rand, n int, _ time.Duration) []float64 {
 	}
 	return out
 }
+
+// genSpiky is a low noisy baseline with lognormal bursts of 1–3 steps starting at 2 % of the steps.
+func genSpiky(r *rand.Rand, n int, _ time.Duration) []float64 {
+	out := make([]float64, n)
+	burst, h := 0, 0.0
+	for i := range out {
+		v := 0.05 + 0.01*r.NormFloat64()
+		if burst == 0 && r.Float64() < 0.02 {
+			burst = 1 + r.IntN(3)
+			h = 0.2 * math.Exp(r.NormFloat64())
+		}
+		if burst > 0 {
+			v += h
+			burst--
+		}
+		out[i] = max(v, 0)
+	}
+	return out
+}
+
+// genHeavyTailed is Student-t (2 degrees of freedom) noise on a slowly drifting level.
+func genHeavyTailed(r *rand.Rand, n int, _ time.Duration) []float64 {
+	out := make([]float64, n)
+	level := 10.0
+	for i := range out {
+		level += 0.02 * r.NormFloat64()
+		a, b := r.NormFloat64(), r.NormFloat64()
+		out[i] = max(0, level+1.5*r.NormFloat64()/math.Sqrt((a*a+b*b)/2))
+	}
+	return out
+}
+
+// genOnOff switches between two noisy levels with probability 1/50 per step.
+func genOnOff(r *rand.Rand, n int, _ time.Duration) []float64 {
+	out := make([]float64, n)
+	on := false
+	for i := range out {
+		if r.Float64() < 1.0/50 {
+			on = !on
+		}
+		v := 0.1
+		if on {
+			v = 0.7
+		}
+		out[i] = max(0, v+0.05*r.NormFloat64())
+	}
+	return out
+}
+
+// genPeriodicJobs is a 20-minute job every 2 hours (wall time from t0) on a noisy baseline.
+func genPeriodicJobs(r *rand.Rand, n int, step time.Duration) []float64 {
+	out := make([]float64, n)
+	for i := range out {
+		v := 0.1 + 0.02*r.NormFloat64()
+		if (time.Duration(i)*step)%(2*time.Hour) < 20*time.Minute {
+			v += 0.6 + 0.05*r.NormFloat64()
+		}
+		out[i] = min(1, max(0, v))
+	}
+	return out
+}
+
+// genBurstyZero is mostly exactly 0 or small, with lognormal bursts of 1–12 steps whose rate follows the time of day.
+func genBurstyZero(r *rand.Rand, n int, step time.Duration) []float64 {
+	out := make([]float64, n)
+	burst, h := 0, 0.0
+	for i := range out {
+		p := 0.01 * (1.5 + math.Sin(2*math.Pi*(time.Duration(i)*step).Hours()/24))
+		if burst == 0 && r.Float64() < p {
+			burst = 1 + r.IntN(12)
+			h = 1e6 * math.Exp(1.5*r.NormFloat64())
+		}
+		v := 0.0
+		if burst > 0 {
+			v = h * (0.5 + r.Float64())
+			burst--
+		} else if r.Float64() < 0.3 {
+			v = 1e3 * r.ExpFloat64()
+		}
+		out[i] = v
+	}
+	return out
+}

@@ -152,6 +152,30 @@ func TestQuickselectMedian(t *testing.T) {
 	}
 }
 
+// TestQuickselectPartitions checks what the anomaly score relies on: after quickselect(x, k), x[:k] <= x[k] <=
+// x[k+1:], also with many ties (mostly-zero errors of quantised series).
+func TestQuickselectPartitions(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 3))
+	for range 5000 {
+		x := make([]float64, 1+r.IntN(600))
+		for i := range x {
+			switch r.IntN(3) {
+			case 0:
+			case 1:
+				x[i] = float64(r.IntN(4))
+			default:
+				x[i] = r.NormFloat64()
+			}
+		}
+		k := r.IntN(len(x))
+		v := quickselect(x, k)
+		if slices.ContainsFunc(x[:k], func(y float64) bool { return y > v }) ||
+			slices.ContainsFunc(x[k+1:], func(y float64) bool { return y < v }) {
+			t.Fatalf("n=%d k=%d: not partitioned around %v", len(x), k, v)
+		}
+	}
+}
+
 func TestEmpiricalQuantile(t *testing.T) {
 	x := []float64{1, 2, 3, 4, 5}
 	for _, tc := range []struct{ q, want float64 }{{0, 1}, {1, 5}, {0.5, 3}, {0.125, 1.5}} {

@@ -17,8 +17,9 @@ type Prediction struct{ Point, Lower, Upper float64 }
 
 // Series is one forecast series. Not safe for concurrent use (the caller serialises).
 //
-// Memory with the default config is about 223 KiB (BenchmarkNewSeries): 45 KiB of float32 history (11520 steps)
-// and 160 KiB of pending forecasts ((1+5+60+360+1440) rows × 22 float32). BenchmarkPush measures the per-step cost.
+// Memory with the default config is about 227 KiB (BenchmarkNewSeries): 45 KiB of float32 history (11520 steps),
+// 160 KiB of pending forecasts ((1+5+60+360+1440) rows × 22 float32) and 2 KiB of anomaly errors, plus a 4 KiB
+// scratch buffer. BenchmarkPush measures the per-step cost, BenchmarkAnomaly the anomaly score.
 type Series struct {
 	cfg     Config
 	stepNs  int64
@@ -118,7 +119,15 @@ func (s *Series) Push(t time.Time, v float64) bool {
 // a forecast whose target is still inside the gap would never be scored, so it is not computed (the row is only
 // invalidated), which keeps a long gap at a fraction of a microsecond per step.
 func (s *Series) advance(idx int64, v float64, filled bool, remaining int64) {
+	errs := s.anom.scaleN
 	clean, shift := s.anom.process(v, s.ref.cur.Point, s.has, filled)
+	if s.anom.scaleN != errs { // a one-step error of the reference was recorded
+		ae := math.Abs(s.anom.newest)
+		s.ref.observe(ae, s.anom.scaleN)
+		for i := range s.combs {
+			s.combs[i].observe(ae, s.anom.scaleN)
+		}
+	}
 	if !filled {
 		s.ref.score(v)
 		for i := range s.combs {
@@ -164,7 +173,9 @@ func (s *Series) Forecast(h int) (Prediction, bool) {
 
 // ErrorRatio returns the rolling MAE of the published forecasts at cfg.Horizons[h] divided by that of the naive
 // forecast (the value at the origin), both exponentially weighted over about 100 + k scored forecasts; below 1 the
-// forecast beats naive. It is withheld until minScored forecasts have been scored.
+// forecast beats naive. It is exactly 1 while the naive guard has fallen back to the naive forecast, and at least 1
+// while the guard only partly trusts the model combination (see combiner.errorRatio), so that "< 1" is a stable
+// trust gate. It is withheld until minScored forecasts have been scored.
 func (s *Series) ErrorRatio(h int) (float64, bool) {
 	if h < 0 || h >= len(s.combs) {
 		return 0, false
@@ -173,7 +184,8 @@ func (s *Series) ErrorRatio(h int) (float64, bool) {
 }
 
 // Anomaly returns the anomaly score of the newest pushed value (see anomalyState), whether it exceeds
-// Config.AnomalyThreshold, and false until minAnomalyErrors one-step errors have been seen.
+// Config.AnomalyThreshold, and false until minAnomalyErrors one-step errors have been seen. The score is computed on
+// the first call after a push (O(512), about 8 µs) and cached.
 func (s *Series) Anomaly() (score float64, anomalous bool, ok bool) {
 	score, ok = s.anom.score(s.scratch[:])
 	if !ok {

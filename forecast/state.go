@@ -8,15 +8,22 @@ import (
 	"math"
 )
 
-// State format (little endian), version 1:
+// State format (little endian), version 2:
 //
 //	"SMFS" | u16 version | u16 numModels | i64 step ns | series | history | bank | anomaly | combiners | u32 CRC-32
 //
 // The CRC (IEEE) covers every byte before it, so truncation and bit flips anywhere are rejected. All lengths are
 // bounds-checked against the remaining input before anything is allocated.
+//
+// Version 1 (written before the intervals were scaled locally) is still read: it holds 128 anomaly errors instead
+// of anomalyWindow, and its interval quantiles are in units of the old scale, max(MAE, long MAE) of the horizon;
+// they are converted so that the published intervals are the same just after the load as just before the save
+// (pending forecasts carry their own scale and quantiles, so they are scored consistently either way).
 const (
 	stateMagic   = "SMFS"
-	stateVersion = 1
+	stateVersion = 2
+	// v1AnomalyWindow is the number of anomaly errors in a version 1 state.
+	v1AnomalyWindow = 128
 )
 
 var (
@@ -259,6 +266,7 @@ func encodeCombiner(e *encoder, c *combiner) {
 	e.f64(c.maeComb)
 	e.f64(c.maeLong)
 	e.f64(c.maeNaive)
+	e.f64(c.oneStep)
 	e.f64(c.maeRaw)
 	e.f64(c.maeGNaive)
 	e.f64(c.qLo)
@@ -292,8 +300,9 @@ func (s *Series) UnmarshalBinary(b []byte) error {
 		return fmt.Errorf("%w: checksum mismatch", ErrState)
 	}
 	d := &decoder{b: body[len(stateMagic):]}
-	if v := d.u16("version"); v != stateVersion {
-		return fmt.Errorf("%w: version %d, want %d", ErrStateVersion, v, stateVersion)
+	version := d.u16("version")
+	if version != stateVersion && version != 1 {
+		return fmt.Errorf("%w: version %d, want 1 or %d", ErrStateVersion, version, stateVersion)
 	}
 	if m := d.u16("model count"); m != numModels {
 		return fmt.Errorf("%w: %d models, want %d", ErrStateVersion, m, numModels)
@@ -389,9 +398,13 @@ func (s *Series) UnmarshalBinary(b []byte) error {
 	}
 
 	a := &t.anom
-	d.f32s(a.errs[:], "anomaly errors", true)
-	a.n = d.count("anomaly count", anomalyWindow)
-	a.pos = d.count("anomaly position", anomalyWindow-1)
+	if version == 1 {
+		decodeV1Errors(d, a)
+	} else {
+		d.f32s(a.errs[:], "anomaly errors", true)
+		a.n = d.count("anomaly count", anomalyWindow)
+		a.pos = d.count("anomaly position", anomalyWindow-1)
+	}
 	a.newest = d.f64("anomaly newest", true)
 	a.newestRef = d.f64("anomaly reference", true)
 	a.hasNewest = d.bool("anomaly has newest")
@@ -427,7 +440,10 @@ func (s *Series) UnmarshalBinary(b []byte) error {
 		default:
 			d.fail("robust combiner with horizon %d", k)
 		}
-		decodeCombiner(d, k, dst)
+		decodeCombiner(d, version, k, dst)
+		if version == 1 && dst != nil && d.err == nil {
+			dst.convertV1(t.anom.scale)
+		}
 	}
 	if d.err == nil && !gotRef {
 		d.fail("no reference combiner")
@@ -446,7 +462,7 @@ func (s *Series) UnmarshalBinary(b []byte) error {
 }
 
 // decodeCombiner reads one combiner of horizon k into dst, or skips it when dst is nil.
-func decodeCombiner(d *decoder, k int, dst *combiner) {
+func decodeCombiner(d *decoder, version uint16, k int, dst *combiner) {
 	var c combiner
 	var rows []float32
 	if dst != nil {
@@ -460,6 +476,9 @@ func decodeCombiner(d *decoder, k int, dst *combiner) {
 	c.maeComb = d.f64("combined MAE", true)
 	c.maeLong = d.f64("long combined MAE", true)
 	c.maeNaive = d.f64("naive MAE", true)
+	if version >= 2 {
+		c.oneStep = d.f64("one-step MAE", true)
+	}
 	c.maeRaw = d.f64("guard MAE", true)
 	c.maeGNaive = d.f64("guard naive MAE", true)
 	c.qLo = d.f64("lower quantile", true)
@@ -482,6 +501,9 @@ func decodeCombiner(d *decoder, k int, dst *combiner) {
 	if d.err == nil && (c.scored < 0 || c.scoredS < 0 || c.shifts < 0) {
 		d.fail("negative scored count")
 	}
+	if d.err == nil && c.oneStep < 0 {
+		d.fail("negative one-step MAE")
+	}
 	if d.err == nil && c.qInit != (c.scored >= minScored) {
 		d.fail("quantiles initialised %v after %d scored forecasts", c.qInit, c.scored)
 	}
@@ -498,4 +520,36 @@ func decodeCombiner(d *decoder, k int, dst *combiner) {
 	}
 	c.rows = rows
 	*dst = c
+}
+
+// decodeV1Errors reads the 128 anomaly errors of a version 1 state into the first slots of a's ring, oldest first.
+func decodeV1Errors(d *decoder, a *anomalyState) {
+	var errs [v1AnomalyWindow]float32
+	d.f32s(errs[:], "anomaly errors", true)
+	n := d.count("anomaly count", v1AnomalyWindow)
+	pos := d.count("anomaly position", v1AnomalyWindow-1)
+	start := 0
+	if n == v1AnomalyWindow {
+		start = pos
+	}
+	for i := range n {
+		a.errs[i] = errs[(start+i)%v1AnomalyWindow]
+	}
+	a.n, a.pos = n, n%anomalyWindow
+}
+
+// convertV1 completes a combiner read from a version 1 state: the local scale starts at scale (the clipped mean
+// |one-step error| of the anomaly state, the closest statistic version 1 kept), and the quantiles, in units of
+// max(MAE, long MAE, floor) at the time of the save, are rescaled to the new scale so the current interval keeps
+// its width.
+func (c *combiner) convertV1(scale float64) {
+	c.oneStep = scale
+	if !c.qInit || math.IsNaN(c.cur.Point) {
+		return
+	}
+	old := max(c.maeComb, c.maeLong, 1e-9*max(1, math.Abs(c.cur.Point)))
+	f := old / c.scale(c.cur.Point)
+	if f > 0 && !math.IsInf(f, 0) {
+		c.qLo, c.qHi = c.qLo*f, c.qHi*f
+	}
 }
