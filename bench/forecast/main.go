@@ -5,6 +5,7 @@
 //	go run ./bench/forecast                      # synthetic generators, 5m step, 1h horizon, 30 days
 //	go run ./bench/forecast -step=1m -days=10    # same at the exporter's default step
 //	go run ./bench/forecast -recorded=testdata/series
+//	go run ./bench/forecast -scenario=leak       # ETA and trust gate around a memory leak that is fixed
 package main
 
 import (
@@ -42,8 +43,18 @@ func main() {
 		dump     = flag.String("dump", "", "also write every generated series as timestamp,value CSV into this directory")
 		table    = flag.Bool("table", false, "also print a markdown table of the means per generator (over seeds)")
 		recorded = flag.String("recorded", "", "directory of recorded timestamp,value CSV series instead of generators")
+		scenario = flag.String("scenario", "", `"leak": the memory-leak scenario of the ETA alerts instead of the generators`)
 	)
 	flag.Parse()
+	switch *scenario {
+	case "":
+	case "leak":
+		leakReport(uint64(*seeds))
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "unknown scenario %q\n", *scenario)
+		os.Exit(2)
+	}
 	var results []result
 	if *recorded != "" {
 		files, err := filepath.Glob(filepath.Join(*recorded, "*.csv"))
@@ -95,7 +106,7 @@ func main() {
 
 // markdown prints the mean of each column per generator (the name up to the "/seed").
 func markdown(results []result) {
-	type acc struct{ n, ratio, pl, ourPl, cov float64 }
+	type acc struct{ n, ratio, pl, ourPl, cov, anom float64 }
 	var order []string
 	sums := map[string]*acc{}
 	for _, r := range results {
@@ -114,12 +125,14 @@ func markdown(results []result) {
 		a.pl += r.plin / r.naive
 		a.ourPl += r.mae / r.plin
 		a.cov += float64(r.covered) / float64(r.scored)
+		a.anom += float64(r.anomalies) / float64(max(1, r.points))
 	}
-	fmt.Println("| series | ours/naive | predict_linear/naive | ours/predict_linear | coverage |")
-	fmt.Println("| --- | --- | --- | --- | --- |")
+	fmt.Println("| series | ours/naive | predict_linear/naive | ours/predict_linear | coverage | anomalous |")
+	fmt.Println("| --- | --- | --- | --- | --- | --- |")
 	for _, g := range order {
 		a := sums[g]
-		fmt.Printf("| %s | %.3f | %.3f | %.3f | %.3f |\n", g, a.ratio/a.n, a.pl/a.n, a.ourPl/a.n, a.cov/a.n)
+		fmt.Printf("| %s | %.3f | %.3f | %.3f | %.3f | %.2f %% |\n", g, a.ratio/a.n, a.pl/a.n, a.ourPl/a.n, a.cov/a.n,
+			100*a.anom/a.n)
 	}
 }
 
@@ -196,7 +209,7 @@ func evaluate(name string, ts []time.Time, vs []float64, step, horizon, plWindow
 }
 
 func report(results []result) {
-	fmt.Printf("%-28s %7s %8s %8s %8s %7s\n", "series", "scored", "ours/nv", "plin/nv", "ours/pl", "cover")
+	fmt.Printf("%-28s %7s %8s %8s %8s %7s  %s\n", "series", "scored", "ours/nv", "plin/nv", "ours/pl", "cover", "anomalous")
 	var ratios, plr []float64
 	worst := 0.0
 	var cov, scored int
@@ -220,7 +233,7 @@ func report(results []result) {
 		worst = max(worst, ratio)
 		cov += r.covered
 		scored += r.scored
-		fmt.Printf("%-28s %7d %8.3f %8.3f %8.3f %7.3f  anomalies %.4f\n", r.name, r.scored, ratio, pl, r.mae/r.plin,
+		fmt.Printf("%-28s %7d %8.3f %8.3f %8.3f %7.3f  %.4f\n", r.name, r.scored, ratio, pl, r.mae/r.plin,
 			float64(r.covered)/float64(r.scored), float64(r.anomalies)/float64(max(1, r.points)))
 	}
 	if len(ratios) == 0 {
