@@ -208,7 +208,7 @@ func (f *forecaster) AppendMetrics(b []byte) []byte {
 			return t.eta, v, ok
 		})
 	b = f.appendPerTarget(b, "servermon_anomaly_score",
-		"Surprise of the newest forecast step's value: its distance from the one-step forecast in robust (MAD) units of recent one-step errors.",
+		"Surprise of the newest forecast step's value: its distance from the one-step forecast in units of the series' own recent one-step error spread (the larger of 1.4826 MAD and a scaled 99th percentile, so ordinary bursts score low).",
 		func(t *target) (string, float64, bool) {
 			v, _, ok := t.series.Anomaly()
 			return t.perTarget, v, ok
