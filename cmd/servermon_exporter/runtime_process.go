@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strconv"
 	"syscall"
+	"unsafe"
 
 	"github.com/servermon/servermon_exporter/collector"
 )
@@ -21,10 +21,10 @@ const userHZ = 100
 // /proc/self/stat through Sscanf. Here the start time is worked out once, and the files that change are kept open
 // and re-read in place.
 type processMetrics struct {
-	stat, netstat *os.File
-	buf           []byte
-	startTime     float64
-	pageSize      float64
+	stat, netstat, fdDir *os.File
+	buf                  []byte
+	startTime            float64
+	pageSize             float64
 }
 
 // procSelf is where the process's own files are: /proc, whatever --path.procfs says, as for client_golang.
@@ -40,6 +40,11 @@ func newProcessMetrics() (*processMetrics, error) {
 	}
 	if p.netstat, err = os.Open(procPath + "/self/net/netstat"); err != nil {
 		p.stat.Close()
+		return nil, fmt.Errorf("process metrics: %w", err)
+	}
+	if p.fdDir, err = os.Open(procPath + "/self/fd"); err != nil {
+		p.stat.Close()
+		p.netstat.Close()
 		return nil, fmt.Errorf("process metrics: %w", err)
 	}
 	bootTime, err := readBootTime(procPath + "/stat")
@@ -123,20 +128,66 @@ func (p *processMetrics) readOctets() (in, out float64, err error) {
 	return in, out, nil
 }
 
-// read reads a whole file from offset 0 into p.buf, growing it if needed.
+// read reads a whole file of /proc/self from offset 0 into p.buf, growing it if needed. The system calls are raw,
+// as the collector's reads of /proc are (collector.procFile): they do not block, and an announced call would wake
+// the runtime's monitor thread every refresh.
 func (p *processMetrics) read(f *os.File) ([]byte, error) {
 	for {
-		n, err := f.ReadAt(p.buf, 0)
-		if errors.Is(err, io.EOF) {
-			return p.buf[:n], nil
-		}
+		n, err := rawSyscall(syscall.SYS_PREAD64, f.Fd(), uintptr(unsafe.Pointer(unsafe.SliceData(p.buf))), uintptr(len(p.buf)), 0)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("reading %s: %w", f.Name(), err)
+		}
+		if int(n) < len(p.buf) {
+			return p.buf[:n], nil // these files are rendered in one piece: a short read is all of it
 		}
 		if len(p.buf) >= 1<<20 {
 			return nil, fmt.Errorf("%s: larger than 1 MiB", f.Name())
 		}
 		p.buf = make([]byte, 2*len(p.buf))
+	}
+}
+
+// openFDs counts the entries of /proc/self/fd, as procfs does: "." and ".." left out, the descriptor reading the
+// directory counted (procfs opens one for the purpose; this one stays open).
+func (p *processMetrics) openFDs() (int, error) {
+	fd := p.fdDir.Fd()
+	if _, err := rawSyscall(syscall.SYS_LSEEK, fd, 0, 0, 0); err != nil { // SEEK_SET: list from the start
+		return 0, fmt.Errorf("listing /proc/self/fd: %w", err)
+	}
+	count := 0
+	for {
+		n, err := rawSyscall(syscall.SYS_GETDENTS64, fd, uintptr(unsafe.Pointer(unsafe.SliceData(p.buf))), uintptr(len(p.buf)), 0)
+		if err != nil {
+			return 0, fmt.Errorf("listing /proc/self/fd: %w", err)
+		}
+		if n == 0 {
+			return count, nil
+		}
+		// struct linux_dirent64: ino 8 bytes, off 8, reclen 2, type 1, then the name, NUL-terminated.
+		for b := p.buf[:n]; len(b) >= 20; {
+			reclen := int(b[16]) | int(b[17])<<8
+			if reclen < 20 || reclen > len(b) {
+				return 0, errors.New("listing /proc/self/fd: malformed directory entry")
+			}
+			if name := b[19:]; name[0] != '.' {
+				count++
+			}
+			b = b[reclen:]
+		}
+	}
+}
+
+// rawSyscall makes a system call of up to four arguments without telling the scheduler, retrying on EINTR.
+func rawSyscall(trap, a1, a2, a3, a4 uintptr) (uintptr, error) {
+	for {
+		r, _, errno := syscall.RawSyscall6(trap, a1, a2, a3, a4, 0, 0)
+		switch errno {
+		case 0:
+			return r, nil
+		case syscall.EINTR:
+			continue
+		}
+		return 0, errno
 	}
 }
 
@@ -158,24 +209,13 @@ func readBootTime(path string) (float64, error) {
 	return 0, fmt.Errorf("%s: no btime", path)
 }
 
-// openFDs counts the entries of /proc/self/fd, including the one reading it, as procfs does.
-func openFDs() (int, error) {
-	d, err := os.Open(procSelf + "/self/fd")
-	if err != nil {
-		return 0, err
-	}
-	defer d.Close()
-	names, err := d.Readdirnames(-1)
-	return len(names), err
-}
-
 // appendMetrics appends the process families in name order, leaving out those whose reading failed; it returns
 // the first failure.
 func (p *processMetrics) appendMetrics(b []byte) ([]byte, error) {
 	var errs []error
 	st, err := p.readStat()
 	errs = append(errs, err)
-	fds, err := openFDs()
+	fds, err := p.openFDs()
 	errs = append(errs, err)
 	var files, as syscall.Rlimit
 	errs = append(errs, syscall.Getrlimit(syscall.RLIMIT_NOFILE, &files), syscall.Getrlimit(syscall.RLIMIT_AS, &as))
@@ -209,5 +249,5 @@ func (p *processMetrics) appendMetrics(b []byte) ([]byte, error) {
 
 // Close closes the process's files.
 func (p *processMetrics) Close() error {
-	return errors.Join(p.stat.Close(), p.netstat.Close())
+	return errors.Join(p.stat.Close(), p.netstat.Close(), p.fdDir.Close())
 }
