@@ -23,7 +23,6 @@ type exporter struct {
 
 // newExporter builds the exporter from its configuration; now is the clock (time.Now outside tests).
 func newExporter(cfg *config, logger *slog.Logger, now func() time.Time) (*exporter, error) {
-	applyRuntimeDefaults()
 	sources, err := newSources(cfg)
 	if err != nil {
 		return nil, err

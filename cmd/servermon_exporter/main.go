@@ -35,6 +35,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "servermon_exporter: %v\n", err)
 		return 2
 	}
+	// The process-wide runtime defaults belong to the program, not to every exporter a test builds.
+	applyRuntimeDefaults()
 	cfg.log.Writer = stderr
 	logger := promslog.New(&cfg.log)
 	logger.Info("starting servermon_exporter", "version", version.Info(), "build_context", version.BuildContext())
