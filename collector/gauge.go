@@ -3,6 +3,7 @@ package collector
 import (
 	"math"
 	"strings"
+	"time"
 )
 
 // Family describes one exposed gauge family, and optionally its peak companion.
@@ -22,6 +23,8 @@ type Family struct {
 	Max float64
 	// Target, when not empty, names this family as a forecast target (e.g. "cpu_usage_ratio").
 	Target string
+	// Period is the Period of the PeriodicSource producing the family, zero for a source read at every sample.
+	Period time.Duration
 }
 
 // sample is one interval's contribution to a gauge, at a time in nanoseconds since the store's first sample

@@ -13,12 +13,15 @@ var (
 // collectors' own health, the sampler's settings and every observer's families.
 func (s *Sampler) render(b []byte) []byte {
 	since := s.store.offset(s.store.now.Add(-s.cfg.Window))
-	avgSuffix := " Average over the last " + FormatDuration(s.cfg.Window) + " of values sampled every " + FormatDuration(s.cfg.Interval) + "."
-	peakSuffix := " Maximum over the last " + FormatDuration(s.cfg.Window) + " of values sampled every " + FormatDuration(s.cfg.Interval) + "."
 	for _, fg := range s.store.families {
-		b = appendFamily(b, fg, since, false, avgSuffix)
+		sampledEvery := s.cfg.Interval * time.Duration(s.cfg.intervals(fg.family.Period))
+		if fg.family.Period == 0 {
+			sampledEvery = s.cfg.Interval
+		}
+		suffixes := s.helpSuffixes(sampledEvery)
+		b = appendFamily(b, fg, since, false, suffixes[0])
 		if fg.family.PeakName != "" {
-			b = appendFamily(b, fg, since, true, peakSuffix)
+			b = appendFamily(b, fg, since, true, suffixes[1])
 		}
 	}
 
@@ -41,6 +44,21 @@ func (s *Sampler) render(b []byte) []byte {
 		b = o.AppendMetrics(b)
 	}
 	return b
+}
+
+// helpSuffixes returns the sentences that end the HELP of an average and of a peak of values sampled every
+// sampledEvery, built once per distinct spacing.
+func (s *Sampler) helpSuffixes(sampledEvery time.Duration) [2]string {
+	if v, ok := s.suffixes[sampledEvery]; ok {
+		return v
+	}
+	over := " over the last " + FormatDuration(s.cfg.Window) + " of values sampled every " + FormatDuration(sampledEvery) + "."
+	v := [2]string{" Average" + over, " Maximum" + over}
+	if s.suffixes == nil {
+		s.suffixes = map[time.Duration][2]string{}
+	}
+	s.suffixes[sampledEvery] = v
+	return v
 }
 
 // appendFamily appends the average (or the peak) of every gauge of a family that has values in the window; a

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"sync"
 	"time"
 )
@@ -51,6 +52,13 @@ func (c SamplerConfig) Validate() error {
 	return nil
 }
 
+// intervals returns the number of sample intervals between two reads of a source that needs one every period: the
+// period rounded to whole intervals, at least one, and at most half the window so that every window holds two reads.
+func (c SamplerConfig) intervals(period time.Duration) int {
+	n := int(math.Round(float64(period) / float64(c.Interval)))
+	return max(1, min(n, int(c.Window/(2*c.Interval))))
+}
+
 type sourceState struct {
 	src Source
 	// done receives the outcome of every read. Between Start and Close a reader goroutine takes sample times
@@ -63,6 +71,11 @@ type sourceState struct {
 	busy    bool // a read is still running past its timeout
 	readErr error
 	readDur time.Duration
+	// every is the number of sample intervals between two reads (1 but for a PeriodicSource); due is the time
+	// from which the next read is taken, and skipped is set in a sample that does not read the source.
+	every   int
+	due     time.Time
+	skipped bool
 
 	// Guarded by Sampler.mu: what the exposition shows.
 	success  bool
@@ -87,7 +100,8 @@ type Sampler struct {
 	mu    sync.Mutex
 	store *Store
 
-	cache exposition
+	cache    exposition
+	suffixes map[time.Duration][2]string // HELP endings by spacing of the values (helpSuffixes)
 }
 
 type exposition struct {
@@ -118,7 +132,11 @@ func NewSampler(cfg SamplerConfig, sources []Source, observers ...Observer) (*Sa
 			return nil, fmt.Errorf("source %q registered twice", src.Name())
 		}
 		seen[src.Name()] = true
-		s.sources = append(s.sources, &sourceState{src: src, done: make(chan error, 1)})
+		st := &sourceState{src: src, done: make(chan error, 1), every: 1}
+		if p, ok := src.(PeriodicSource); ok {
+			st.every = cfg.intervals(p.Period())
+		}
+		s.sources = append(s.sources, st)
 	}
 	return s, nil
 }
@@ -263,6 +281,9 @@ func (s *Sampler) sample(timeout <-chan time.Time) {
 	defer s.mu.Unlock()
 	s.store.begin(now)
 	for _, st := range s.sources {
+		if st.skipped {
+			continue // its gauges keep the intervals of its latest read
+		}
 		s.report(st)
 		if st.success {
 			st.src.Update(s.store)
@@ -279,6 +300,7 @@ func (s *Sampler) sample(timeout <-chan time.Time) {
 func (s *Sampler) startReads(now time.Time) time.Time {
 	started := s.cfg.Now()
 	for _, st := range s.sources {
+		st.skipped = false
 		if st.busy {
 			select {
 			case <-st.done: // the late read finished; its reading stays as the source's previous one
@@ -292,6 +314,15 @@ func (s *Sampler) startReads(now time.Time) time.Time {
 				continue
 			}
 		}
+		if st.every > 1 {
+			if now.Before(st.due) {
+				st.skipped = true
+				continue
+			}
+			// Half an interval early, so that a tick arriving a little early does not put the read off by a
+			// whole interval.
+			st.due = now.Add(time.Duration(st.every)*s.cfg.Interval - s.cfg.Interval/2)
+		}
 		s.read(st, now)
 	}
 	return started
@@ -300,7 +331,7 @@ func (s *Sampler) startReads(now time.Time) time.Time {
 func (s *Sampler) awaitReads(started time.Time, timeout <-chan time.Time) {
 	expired := false
 	for _, st := range s.sources {
-		if st.busy {
+		if st.busy || st.skipped {
 			continue
 		}
 		var err error

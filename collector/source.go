@@ -16,6 +16,17 @@ type Source interface {
 	Update(st *Store)
 }
 
+// PeriodicSource is a Source whose values need no reading at every sample: the kernel recomputes them more
+// rarely (loadavg, every 5 s), or only their window average is exposed, which the counters at the window's edges
+// give as well at any read spacing (pressure totals). The sampler reads it every Period, rounded to a whole number
+// of sample intervals and at most half the window; its families say so in their HELP through Family.Period.
+// Skipping those reads is most of what a sample costs the kernel: each /proc file is rendered anew on every read.
+type PeriodicSource interface {
+	Source
+	// Period is the time between two reads the source needs.
+	Period() time.Duration
+}
+
 // counterDelta returns cur − prev for a monotonically increasing kernel counter, and false when the counter went
 // backwards: a reset (device re-created, CPU hot-plugged) or a 32-bit wrap. Either way the interval's rate is
 // unknown, and skipping it beats reporting a negative or absurd value.

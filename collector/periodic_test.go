@@ -1,0 +1,111 @@
+package collector
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// countingSource is a PeriodicSource that counts its reads and updates and exposes the read count.
+type countingSource struct {
+	period         time.Duration
+	reads, updates int
+	gauge          *Gauge
+}
+
+var countingFamily = &Family{Name: "test_reads", Help: "Reads so far.", Period: 5 * time.Second}
+
+func (c *countingSource) Name() string          { return "counting" }
+func (c *countingSource) Period() time.Duration { return c.period }
+func (c *countingSource) Read(time.Time) error  { c.reads++; return nil }
+func (c *countingSource) Update(st *Store) {
+	c.updates++
+	if c.gauge == nil {
+		c.gauge = st.Gauge(countingFamily)
+	}
+	st.Set(c.gauge, float64(c.reads))
+}
+
+func TestIntervalsBetweenPeriodicReads(t *testing.T) {
+	for _, tc := range []struct {
+		interval, window, period time.Duration
+		want                     int
+	}{
+		{time.Second, time.Minute, 5 * time.Second, 5},
+		{2 * time.Second, time.Minute, 5 * time.Second, 3}, // 2.5 intervals round to 3
+		{10 * time.Second, time.Minute, 5 * time.Second, 1},
+		{time.Second, 4 * time.Second, 5 * time.Second, 2}, // two reads in every window
+		{time.Second, time.Second, 5 * time.Second, 1},
+		{time.Second, time.Minute, 0, 1},
+	} {
+		c := SamplerConfig{Interval: tc.interval, Window: tc.window, Timeout: tc.interval}
+		if got := c.intervals(tc.period); got != tc.want {
+			t.Errorf("interval %s, window %s, period %s: %d intervals between reads, want %d", tc.interval, tc.window, tc.period, got, tc.want)
+		}
+	}
+}
+
+func TestPeriodicSourceIsReadEveryPeriod(t *testing.T) {
+	src := &countingSource{period: 5 * time.Second}
+	s := newTestSampler(t, []Source{src}, time.Second, time.Minute)
+	var readAt []int
+	for i := 0; i <= 20; i++ {
+		before := src.reads
+		s.Sample()
+		if src.reads != before {
+			readAt = append(readAt, i)
+		}
+		s.clock.Advance(time.Second)
+	}
+	if got, want := readAt, []int{0, 5, 10, 15, 20}; !slices.Equal(got, want) {
+		t.Fatalf("read at seconds %v, want %v", got, want)
+	}
+	if src.updates != src.reads {
+		t.Errorf("%d updates for %d reads: a sample without a read must not update", src.updates, src.reads)
+	}
+	m := s.metrics(t)
+	// The window average of the values 1…5 set at the five reads.
+	expectSamples(t, m, map[string]float64{"test_reads": 3, `servermon_collector_success{collector="counting"}`: 1})
+	body, _ := s.Exposition(false)
+	if want := "# HELP test_reads Reads so far. Average over the last 1m of values sampled every 5s.\n"; !bytes.Contains(body, []byte(want)) {
+		t.Errorf("HELP does not give the read spacing; want %q in\n%s", want, body)
+	}
+}
+
+func TestEarlyTickDoesNotPutAPeriodicReadOff(t *testing.T) {
+	src := &countingSource{period: 5 * time.Second}
+	s := newTestSampler(t, []Source{src}, time.Second, time.Minute)
+	s.Sample()
+	s.clock.Advance(4*time.Second + 600*time.Millisecond) // the fifth tick, 0.4 s early
+	s.Sample()
+	if src.reads != 2 {
+		t.Errorf("%d reads, want 2: a tick a little early is still the tick of the next read", src.reads)
+	}
+}
+
+func TestLoadAndPressureAreReadEveryFiveSeconds(t *testing.T) {
+	p := newFakeProc(t, "t0")
+	s := newTestSampler(t, allSources(t, p.dir), time.Second, time.Minute)
+	s.Sample()
+	// A garbled loadavg one second later is not read yet; at the fifth second it is, and reported.
+	p.write("loadavg", "garbage\n")
+	for i := 1; i < 5; i++ {
+		s.clock.Advance(time.Second)
+		s.Sample()
+		expectSamples(t, s.metrics(t), map[string]float64{`servermon_collector_success{collector="load"}`: 1})
+	}
+	s.clock.Advance(time.Second)
+	s.Sample()
+	expectSamples(t, s.metrics(t), map[string]float64{`servermon_collector_success{collector="load"}`: 0})
+	body, _ := s.Exposition(false)
+	for _, want := range []string{
+		"# HELP servermon_load1 1-minute load average (runnable plus uninterruptible tasks). Average over the last 1m of values sampled every 5s.",
+		"Average over the last 1m of values sampled every 1s.", // the gauges of the other sources
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("exposition lacks %q", want)
+		}
+	}
+}
