@@ -18,7 +18,8 @@ import (
 // runtimeMetrics are the metrics of the exporter's own process: the go_ and process_ families of client_golang's Go
 // and process collectors, rendered by goMetrics and processMetrics for a fraction of their cost, and
 // servermon_build_info. Gathering reads /proc/self, so it is done in the sampler's goroutine every refresh interval,
-// never by a scrape; the text is appended to every body until the next refresh.
+// never by a scrape; the text is appended to every body until the next refresh, which comes once a scrape has taken
+// it (see due).
 type runtimeMetrics struct {
 	goStats   *goMetrics
 	process   *processMetrics
@@ -26,6 +27,7 @@ type runtimeMetrics struct {
 	every     time.Duration
 	last      time.Time
 	text      []byte
+	served    bool // a scrape has taken text since it was rendered
 	err       error
 	// started is the time of the first refresh; at the first one a trimAfter later, trimStartupMemory runs.
 	started time.Time
@@ -58,10 +60,25 @@ func newRuntimeMetrics(every time.Duration) (*runtimeMetrics, error) {
 	return &runtimeMetrics{goStats: newGoMetrics(), process: process, buildInfo: info.Bytes(), every: every}, nil
 }
 
-// refresh renders the runtime metrics when the text is older than the refresh interval (or the clock went
-// backwards), in family name order: go_, process_, servermon_build_info.
+// runtimeMaxAge bounds the age of the runtime text when nothing scrapes it.
+const runtimeMaxAge = time.Minute
+
+// due reports whether the text must be rendered again: it is older than the refresh interval and a scrape has
+// taken it since (so with scrapes every 15 s it is rendered 4 times a minute, not 6), or it is older than
+// runtimeMaxAge, or the clock went backwards. A scrape sees values at most one scrape interval old, and counters
+// such as process_cpu_seconds_total stay monotonic.
+func (r *runtimeMetrics) due(now time.Time) bool {
+	if r.text == nil || now.Before(r.last) {
+		return true
+	}
+	age := now.Sub(r.last)
+	return age >= r.every && (r.served || age >= max(r.every, runtimeMaxAge))
+}
+
+// refresh renders the runtime metrics when they are due, in family name order: go_, process_,
+// servermon_build_info.
 func (r *runtimeMetrics) refresh(now time.Time) {
-	if r.text != nil && now.Sub(r.last) < r.every && !now.Before(r.last) {
+	if !r.due(now) {
 		return
 	}
 	if r.started.IsZero() {
@@ -74,19 +91,22 @@ func (r *runtimeMetrics) refresh(now time.Time) {
 		}
 	}
 	r.last = now
-	b := r.goStats.appendMetrics(make([]byte, 0, len(r.text)))
+	b := r.goStats.appendMetrics(r.text[:0]) // AppendMetrics copies the text, so its buffer is free again
 	b, err := r.process.appendMetrics(b)
 	if err != nil {
 		r.err = fmt.Errorf("gathering process metrics: %w", err)
 	}
-	r.text = append(b, r.buildInfo...)
+	r.text, r.served = append(b, r.buildInfo...), false
 }
 
 // ObserveSample refreshes the runtime metrics when they are due.
 func (r *runtimeMetrics) ObserveSample(now time.Time, _ *collector.Store) { r.refresh(now) }
 
 // AppendMetrics appends the latest gathered runtime metrics.
-func (r *runtimeMetrics) AppendMetrics(b []byte) []byte { return append(b, r.text...) }
+func (r *runtimeMetrics) AppendMetrics(b []byte) []byte {
+	r.served = true
+	return append(b, r.text...)
+}
 
 // applyRuntimeDefaults sets the Go runtime up for an agent on every host, unless the environment (GOMAXPROCS,
 // GOGC) asks otherwise; the figures are from docs/benchmarks.md, on a 2-vCPU VM.

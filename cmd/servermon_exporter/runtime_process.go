@@ -20,11 +20,15 @@ const userHZ = 100
 // the boot time, which does not change), /proc/self/limits with regular expressions (getrlimit says the same) and
 // /proc/self/stat through Sscanf. Here the start time is worked out once, and the files that change are kept open
 // and re-read in place.
+//
+// process_network_receive_bytes_total and process_network_transmit_bytes_total are left out: they are the totals of
+// the whole network namespace (/proc/self/net/netstat), not of the process, so on a host exporter they repeat the
+// host's interface counters, and rendering that file was a third of a refresh's kernel time.
 type processMetrics struct {
-	stat, netstat, fdDir *os.File
-	buf                  []byte
-	startTime            float64
-	pageSize             float64
+	stat, fdDir *os.File
+	buf         []byte
+	startTime   float64
+	pageSize    float64
 }
 
 // procSelf is where the process's own files are: /proc, whatever --path.procfs says, as for client_golang.
@@ -38,13 +42,8 @@ func newProcessMetrics() (*processMetrics, error) {
 	if p.stat, err = os.Open(procPath + "/self/stat"); err != nil {
 		return nil, fmt.Errorf("process metrics: %w", err)
 	}
-	if p.netstat, err = os.Open(procPath + "/self/net/netstat"); err != nil {
-		p.stat.Close()
-		return nil, fmt.Errorf("process metrics: %w", err)
-	}
 	if p.fdDir, err = os.Open(procPath + "/self/fd"); err != nil {
 		p.stat.Close()
-		p.netstat.Close()
 		return nil, fmt.Errorf("process metrics: %w", err)
 	}
 	bootTime, err := readBootTime(procPath + "/stat")
@@ -90,42 +89,6 @@ func (p *processMetrics) readStat() (procStat, error) {
 		v[j] = float64(n)
 	}
 	return procStat{cpuTicks: v[0] + v[1], startTicks: v[2], vsize: v[3], rssPages: v[4]}, nil
-}
-
-// readOctets reads IpExt's InOctets and OutOctets from /proc/self/net/netstat, the process's network namespace
-// totals, as client_golang reports them. The file pairs a line of names with a line of values per protocol.
-func (p *processMetrics) readOctets() (in, out float64, err error) {
-	b, err := p.read(p.netstat)
-	if err != nil {
-		return 0, 0, err
-	}
-	for len(b) > 0 {
-		var names, values []byte
-		names, b, _ = bytes.Cut(b, []byte{'\n'})
-		values, b, _ = bytes.Cut(b, []byte{'\n'})
-		if !bytes.HasPrefix(names, []byte("IpExt:")) {
-			continue
-		}
-		n, v := bytes.Fields(names), bytes.Fields(values)
-		if len(n) != len(v) {
-			return 0, 0, errors.New("/proc/self/net/netstat: IpExt names and values differ in number")
-		}
-		for i := 1; i < len(n); i++ {
-			var dst *float64
-			switch string(n[i]) {
-			case "InOctets":
-				dst = &in
-			case "OutOctets":
-				dst = &out
-			default:
-				continue
-			}
-			if *dst, err = strconv.ParseFloat(string(v[i]), 64); err != nil {
-				return 0, 0, fmt.Errorf("/proc/self/net/netstat %s: %w", n[i], err)
-			}
-		}
-	}
-	return in, out, nil
 }
 
 // read reads a whole file of /proc/self from offset 0 into p.buf, growing it if needed. The system calls are raw,
@@ -219,8 +182,6 @@ func (p *processMetrics) appendMetrics(b []byte) ([]byte, error) {
 	errs = append(errs, err)
 	var files, as syscall.Rlimit
 	errs = append(errs, syscall.Getrlimit(syscall.RLIMIT_NOFILE, &files), syscall.Getrlimit(syscall.RLIMIT_AS, &as))
-	in, out, netErr := p.readOctets()
-	errs = append(errs, netErr)
 
 	type family struct {
 		name, help, typ string
@@ -231,8 +192,6 @@ func (p *processMetrics) appendMetrics(b []byte) ([]byte, error) {
 	for _, f := range []family{
 		{"process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", "counter", st.cpuTicks / userHZ, statOK},
 		{"process_max_fds", "Maximum number of open file descriptors.", "gauge", float64(files.Cur), errs[2] == nil},
-		{"process_network_receive_bytes_total", "Number of bytes received by the process over the network.", "counter", in, netErr == nil},
-		{"process_network_transmit_bytes_total", "Number of bytes sent by the process over the network.", "counter", out, netErr == nil},
 		{"process_open_fds", "Number of open file descriptors.", "gauge", float64(fds), errs[1] == nil},
 		{"process_resident_memory_bytes", "Resident memory size in bytes.", "gauge", st.rssPages * p.pageSize, statOK},
 		{"process_start_time_seconds", "Start time of the process since unix epoch in seconds.", "gauge", p.startTime, true},
@@ -249,5 +208,5 @@ func (p *processMetrics) appendMetrics(b []byte) ([]byte, error) {
 
 // Close closes the process's files.
 func (p *processMetrics) Close() error {
-	return errors.Join(p.stat.Close(), p.netstat.Close(), p.fdDir.Close())
+	return errors.Join(p.stat.Close(), p.fdDir.Close())
 }
