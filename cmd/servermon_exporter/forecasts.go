@@ -24,6 +24,9 @@ type forecaster struct {
 	mu      sync.Mutex // ObserveSample and AppendMetrics run under the sampler's lock; the state saver does not
 	targets map[string]*target
 	sorted  []*target // by target name, then device
+	// byGauge finds a gauge's target without building its key, every sample for every target gauge. A gauge
+	// re-created by the store (after an outage) gets a new entry; stale ones are pruned (pruneByGauge).
+	byGauge map[*collector.Gauge]*target
 
 	// The forecasts' time axis is the wall clock at the first sample plus monotonic time since, so a wall clock
 	// stepped by NTP neither reorders steps nor tears a gap into the history.
@@ -47,6 +50,7 @@ type target struct {
 	series       *forecast.Series
 	threshold    float64 // 0 when the target has none
 	touched      bool
+	gauge        *collector.Gauge // the gauge it was fed from last
 
 	// Pre-rendered label sets.
 	bounds    [][3]string // [horizon][point, lower, upper]
@@ -58,7 +62,7 @@ type target struct {
 var boundNames = [3]string{"point", "lower", "upper"}
 
 func newForecaster(cfg forecastConfig, logger *slog.Logger) (*forecaster, error) {
-	f := &forecaster{cfg: cfg, logger: logger, targets: map[string]*target{}}
+	f := &forecaster{cfg: cfg, logger: logger, targets: map[string]*target{}, byGauge: map[*collector.Gauge]*target{}}
 	for _, h := range cfg.horizons {
 		f.hLabel = append(f.hLabel, collector.FormatDuration(h))
 	}
@@ -157,17 +161,21 @@ func (f *forecaster) ObserveSample(now time.Time, st *collector.Store) {
 		if name == "" {
 			return
 		}
-		t, err := f.target(name, g.Label("device"))
-		if err != nil {
-			// The configuration was validated at start, so only the disk series limit can refuse a target.
-			f.refused++
-			if !f.refusedLogged {
-				f.refusedLogged = true
-				f.logger.Warn("not forecasting every disk", "err", err, "limit", f.cfg.maxDiskSeries, "flag", "--forecast.max-disk-series")
+		t := f.byGauge[g]
+		if t == nil {
+			var err error
+			if t, err = f.target(name, g.Label("device")); err != nil {
+				// The configuration was validated at start, so only the disk series limit can refuse a target.
+				f.refused++
+				if !f.refusedLogged {
+					f.refusedLogged = true
+					f.logger.Warn("not forecasting every disk", "err", err, "limit", f.cfg.maxDiskSeries, "flag", "--forecast.max-disk-series")
+				}
+				return
 			}
-			return
+			f.byGauge[g] = t
 		}
-		t.touched = true
+		t.touched, t.gauge = true, g
 		v, ok := g.Latest()
 		if !ok {
 			return
@@ -182,8 +190,22 @@ func (f *forecaster) ObserveSample(now time.Time, st *collector.Store) {
 		}
 		delete(f.targets, t.key)
 		f.diskSeries--
+		t.gauge = nil
 		return true
 	})
+	if len(f.byGauge) > len(f.sorted) {
+		f.pruneByGauge()
+	}
+}
+
+// pruneByGauge forgets the gauges that no target is fed from any more: those of dropped targets, and the old
+// gauge of a target whose gauge the store re-created.
+func (f *forecaster) pruneByGauge() {
+	for g, t := range f.byGauge {
+		if t.gauge != g {
+			delete(f.byGauge, g)
+		}
+	}
 }
 
 // AppendMetrics renders the forecast families. Families and series without a forecast yet are left out.
