@@ -146,36 +146,24 @@ func NewSampler(cfg SamplerConfig, sources []Source, observers ...Observer) (*Sa
 func (s *Sampler) Run(ctx context.Context) {
 	s.Start()
 	defer s.Close()
-	w, err := newWakeTimer()
+	tick, err := newTickTimer(s.cfg.Interval)
 	if err != nil {
 		s.logger.Warn("sampling with Go timers", "err", err)
 		s.runTicker(ctx)
 		return
 	}
-	defer w.Close()
-	next := time.Now()
+	defer tick.Close()
+	stop := context.AfterFunc(ctx, func() { _ = tick.Close() }) // ends the Wait below
+	defer stop()
 	for {
-		if err := w.arm(s.cfg.Timeout); err != nil {
-			s.logger.Warn("sampling with Go timers", "err", err)
-			s.runTicker(ctx)
-			return
-		}
-		s.sample(w.C)
-		now := time.Now()
-		for next = next.Add(s.cfg.Interval); next.Before(now); next = next.Add(s.cfg.Interval) {
-		}
-		if err := w.arm(next.Sub(now)); err != nil {
-			s.logger.Warn("sampling with Go timers", "err", err)
-			s.runTicker(ctx)
-			return
-		}
-		// The read timeout may have fired just as the reads ended; its wakeup is not the tick.
-		for time.Until(next) > time.Millisecond {
-			select {
-			case <-ctx.Done():
+		s.Sample()
+		if err := tick.Wait(); err != nil {
+			if ctx.Err() != nil {
 				return
-			case <-w.C:
 			}
+			s.logger.Warn("sampling with Go timers", "err", err)
+			s.runTicker(ctx)
+			return
 		}
 	}
 }
