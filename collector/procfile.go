@@ -15,6 +15,13 @@ const (
 	maxProcFile = 16 << 20
 )
 
+// seqRecordSlack bounds the length of one record (line) of the paged files we read, such as a diskstats line of
+// 20 counters and a device name.
+const seqRecordSlack = 1024
+
+// pageSize is the size of a seq_file's kernel buffer, and so the most one read of a paged file returns.
+var pageSize = os.Getpagesize()
+
 // procFile is one file of /proc kept open and re-read from offset 0 into a buffer that only ever grows, so that a
 // read costs the kernel's work and no allocation. The kernel regenerates a seq_file's content on every read at
 // offset 0, so the open descriptor sees fresh values each time.
@@ -87,11 +94,17 @@ func (f *procFile) readAll() ([]byte, error) {
 		if err != nil {
 			return nil, &os.PathError{Op: "read", Path: f.path, Err: err}
 		}
+		room := len(f.buf) - n
 		n += m
 		switch {
 		case m == 0:
 			return f.buf[:n], nil
 		case n < len(f.buf) && (f.whole || !f.onProcfs): // a short read of a regular file is its end too
+			return f.buf[:n], nil
+		case f.onProcfs && m+seqRecordSlack <= min(room, pageSize):
+			// A seq_file read copies records until the next would not fit in the caller's buffer or in the
+			// kernel's page-sized one. With room for any record left in both, the records ran out: this is the
+			// end, and the read that would return 0 is saved.
 			return f.buf[:n], nil
 		case n == len(f.buf):
 			if len(f.buf) >= maxProcFile {
