@@ -29,6 +29,7 @@ type config struct {
 	synthCPUs       int
 	synthDisks      int
 	cpuWindow       time.Duration
+	cpuSettle       time.Duration
 	latencyScrapes  int
 	memoryScrapes   int
 	workers         int
@@ -49,6 +50,7 @@ func main() {
 	flag.IntVar(&cfg.synthCPUs, "synthetic-cpus", 128, "CPUs of the synthetic /proc")
 	flag.IntVar(&cfg.synthDisks, "synthetic-disks", 64, "disks of the synthetic /proc")
 	flag.DurationVar(&cfg.cpuWindow, "cpu-window", 60*time.Second, "window over which CPU per minute is measured (4 scrapes a minute)")
+	flag.DurationVar(&cfg.cpuSettle, "cpu-settle", 45*time.Second, "the CPU window starts no earlier than this after the exporters started: past start-up work such as servermon_exporter's one-off memory trim at 30 s")
 	flag.IntVar(&cfg.latencyScrapes, "latency-scrapes", 500, "alternating scrapes of each exporter for latency and CPU per scrape")
 	flag.IntVar(&cfg.memoryScrapes, "memory-scrapes", 10000, "scrapes of servermon_exporter before its RSS is taken against the target")
 	flag.IntVar(&cfg.workers, "concurrency", 50, "parallel scrapers of servermon_exporter")
