@@ -3,7 +3,6 @@ package collector
 import (
 	"math"
 	"strings"
-	"time"
 )
 
 // Family describes one exposed gauge family, and optionally its peak companion.
@@ -23,8 +22,8 @@ type Family struct {
 	Max float64
 	// Target, when not empty, names this family as a forecast target (e.g. "cpu_usage_ratio").
 	Target string
-	// Period is the Period of the PeriodicSource producing the family, zero for a source read at every sample.
-	Period time.Duration
+	// Slow is set on the families of a SlowSource, whose values are read every SamplerConfig.SlowInterval.
+	Slow bool
 }
 
 // sample is one interval's contribution to a gauge, at a time in nanoseconds since the store's first sample

@@ -107,12 +107,16 @@ type testSampler struct {
 
 func newTestSampler(t *testing.T, sources []Source, interval, window time.Duration) *testSampler {
 	t.Helper()
+	return newConfiguredTestSampler(t, sources, SamplerConfig{Interval: interval, Window: window, Timeout: interval})
+}
+
+// newConfiguredTestSampler is newTestSampler with the rest of cfg as given.
+func newConfiguredTestSampler(t *testing.T, sources []Source, cfg SamplerConfig) *testSampler {
+	t.Helper()
 	clock := &fakeClock{now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
 	logs := &bytes.Buffer{}
-	s, err := NewSampler(SamplerConfig{
-		Interval: interval, Window: window, Timeout: interval, Now: clock.Now,
-		Logger: slog.New(slog.NewTextHandler(logs, nil)),
-	}, sources)
+	cfg.Now, cfg.Logger = clock.Now, slog.New(slog.NewTextHandler(logs, nil))
+	s, err := NewSampler(cfg, sources)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,14 +7,10 @@ import (
 	"github.com/prometheus/procfs"
 )
 
-// loadPeriod is how often the kernel recomputes the load averages (LOAD_FREQ, 5 s and a tick): reading
-// /proc/loadavg more often only returns the same numbers again.
-const loadPeriod = 5 * time.Second
-
 var loadFamilies = [3]*Family{
-	{Name: "servermon_load1", Help: "1-minute load average (runnable plus uninterruptible tasks).", Target: "load1", Period: loadPeriod},
-	{Name: "servermon_load5", Help: "5-minute load average (runnable plus uninterruptible tasks).", Period: loadPeriod},
-	{Name: "servermon_load15", Help: "15-minute load average (runnable plus uninterruptible tasks).", Period: loadPeriod},
+	{Name: "servermon_load1", Help: "1-minute load average (runnable plus uninterruptible tasks).", Target: "load1", Slow: true},
+	{Name: "servermon_load5", Help: "5-minute load average (runnable plus uninterruptible tasks).", Slow: true},
+	{Name: "servermon_load15", Help: "15-minute load average (runnable plus uninterruptible tasks).", Slow: true},
 }
 
 type loadSource struct {
@@ -29,8 +25,9 @@ func NewLoad(proc ProcFS) Source { return &loadSource{proc: proc, file: proc.fil
 
 func (l *loadSource) Name() string { return "load" }
 
-// Period makes the load source a PeriodicSource.
-func (l *loadSource) Period() time.Duration { return loadPeriod }
+// Slow makes the load source a SlowSource: the kernel recomputes the load averages every 5 s (LOAD_FREQ), so
+// reading /proc/loadavg more often returns the same numbers again.
+func (l *loadSource) Slow() {}
 
 func (l *loadSource) Read(time.Time) error {
 	data, err := l.file.read()

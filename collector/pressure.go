@@ -7,17 +7,12 @@ import (
 	"time"
 )
 
-// pressurePeriod is the spacing of the pressure reads. Only the window average is exposed, Σstall/Σtime, which
-// the stall totals give exactly over any spacing of reads (to within one spacing at the window's edges); three
-// files are a third of what the kernel renders for a sample, so they are read every 5 s rather than every second.
-const pressurePeriod = 5 * time.Second
-
 var pressureFamily = &Family{
 	Name:       "servermon_pressure_stalled_ratio",
 	Help:       "Share of wall time in which some (kind=some) or all non-idle (kind=full) tasks were stalled on the resource, from /proc/pressure totals.",
 	LabelNames: []string{"resource", "kind"},
 	Max:        1,
-	Period:     pressurePeriod,
+	Slow:       true,
 }
 
 var pressureResources = [...]string{"cpu", "io", "memory"}
@@ -52,8 +47,9 @@ func NewPressure(proc ProcFS) Source {
 
 func (p *pressureSource) Name() string { return "pressure" }
 
-// Period makes the pressure source a PeriodicSource.
-func (p *pressureSource) Period() time.Duration { return pressurePeriod }
+// Slow makes the pressure source a SlowSource: only the window average is exposed, Σstall/Σtime, which the stall
+// totals give exactly over any spacing of reads (to within one spacing at the window's edges).
+func (p *pressureSource) Slow() {}
 
 func (p *pressureSource) Read(now time.Time) error {
 	var next [len(pressureResources)]psiTotals

@@ -14,9 +14,9 @@ var (
 func (s *Sampler) render(b []byte) []byte {
 	since := s.store.offset(s.store.now.Add(-s.cfg.Window))
 	for _, fg := range s.store.families {
-		sampledEvery := s.cfg.Interval * time.Duration(s.cfg.intervals(fg.family.Period))
-		if fg.family.Period == 0 {
-			sampledEvery = s.cfg.Interval
+		sampledEvery := s.cfg.Interval
+		if fg.family.Slow {
+			sampledEvery *= time.Duration(s.cfg.slowIntervals())
 		}
 		suffixes := s.helpSuffixes(sampledEvery)
 		b = appendFamily(b, fg, since, false, suffixes[0])

@@ -28,6 +28,9 @@ type SamplerConfig struct {
 	Interval time.Duration
 	// Window over which averages and peaks are computed (--sample.window).
 	Window time.Duration
+	// SlowInterval is the interval between two reads of a SlowSource (--sample.slow-interval), rounded to whole
+	// sample intervals and at most half the window; zero reads them at every sample.
+	SlowInterval time.Duration
 	// Timeout bounds one source's read; a source still reading after it is reported failed and skipped until
 	// its read returns.
 	Timeout time.Duration
@@ -46,16 +49,18 @@ func (c SamplerConfig) Validate() error {
 		return fmt.Errorf("sample window %s must be at least the sample interval %s", c.Window, c.Interval)
 	case c.Window/c.Interval > 100000:
 		return fmt.Errorf("sample window %s holds more than 100000 intervals of %s", c.Window, c.Interval)
+	case c.SlowInterval < 0:
+		return fmt.Errorf("slow sample interval must not be negative, got %s", c.SlowInterval)
 	case c.Timeout <= 0 || c.Timeout > c.Interval:
 		return fmt.Errorf("collector timeout %s must be positive and at most the sample interval %s", c.Timeout, c.Interval)
 	}
 	return nil
 }
 
-// intervals returns the number of sample intervals between two reads of a source that needs one every period: the
-// period rounded to whole intervals, at least one, and at most half the window so that every window holds two reads.
-func (c SamplerConfig) intervals(period time.Duration) int {
-	n := int(math.Round(float64(period) / float64(c.Interval)))
+// slowIntervals returns the number of sample intervals between two reads of a SlowSource: SlowInterval rounded to
+// whole intervals, at least one, and at most half the window so that every window holds two reads.
+func (c SamplerConfig) slowIntervals() int {
+	n := int(math.Round(float64(c.SlowInterval) / float64(c.Interval)))
 	return max(1, min(n, int(c.Window/(2*c.Interval))))
 }
 
@@ -71,7 +76,7 @@ type sourceState struct {
 	busy    bool // a read is still running past its timeout
 	readErr error
 	readDur time.Duration
-	// every is the number of sample intervals between two reads (1 but for a PeriodicSource); due is the time
+	// every is the number of sample intervals between two reads (1 but for a SlowSource); due is the time
 	// from which the next read is taken, and skipped is set in a sample that does not read the source.
 	every   int
 	due     time.Time
@@ -133,8 +138,8 @@ func NewSampler(cfg SamplerConfig, sources []Source, observers ...Observer) (*Sa
 		}
 		seen[src.Name()] = true
 		st := &sourceState{src: src, done: make(chan error, 1), every: 1}
-		if p, ok := src.(PeriodicSource); ok {
-			st.every = cfg.intervals(p.Period())
+		if _, ok := src.(SlowSource); ok {
+			st.every = cfg.slowIntervals()
 		}
 		s.sources = append(s.sources, st)
 	}

@@ -16,15 +16,15 @@ type Source interface {
 	Update(st *Store)
 }
 
-// PeriodicSource is a Source whose values need no reading at every sample: the kernel recomputes them more
-// rarely (loadavg, every 5 s), or only their window average is exposed, which the counters at the window's edges
-// give as well at any read spacing (pressure totals). The sampler reads it every Period, rounded to a whole number
-// of sample intervals and at most half the window; its families say so in their HELP through Family.Period.
-// Skipping those reads is most of what a sample costs the kernel: each /proc file is rendered anew on every read.
-type PeriodicSource interface {
+// SlowSource is a Source whose values need no reading at every sample: the kernel recomputes them more rarely
+// (loadavg, every 5 s), or only their window average is exposed, which the counters at the window's edges give as
+// well at any read spacing (pressure totals). The sampler reads it every SamplerConfig.SlowInterval; its families
+// say so in their HELP (Family.Slow). Each /proc file is rendered anew on every read, so these reads skipped are
+// a large part of what a sample costs the kernel.
+type SlowSource interface {
 	Source
-	// Period is the time between two reads the source needs.
-	Period() time.Duration
+	// Slow marks the source as a SlowSource; it does nothing.
+	Slow()
 }
 
 // counterDelta returns cur − prev for a monotonically increasing kernel counter, and false when the counter went

@@ -75,6 +75,7 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	app.Flag("web.enable-pprof", "Serve Go's profiling endpoints under /debug/pprof/.").Default("false").BoolVar(&cfg.enablePprof)
 	app.Flag("path.procfs", "procfs mount point.").Default("/proc").StringVar(&cfg.procPath)
 	app.Flag("sample.interval", "Interval at which /proc is sampled in the background.").Default("1s").DurationVar(&cfg.sampler.Interval)
+	app.Flag("sample.slow-interval", "Interval at which the load and pressure collectors read /proc: the kernel recomputes the load averages every 5s, and pressure is exposed as window averages, which need no finer reads. 0 reads them at every sample.").Default("5s").DurationVar(&cfg.sampler.SlowInterval)
 	app.Flag("sample.window", "Window over which observed averages and peaks are computed.").Default("1m").DurationVar(&cfg.sampler.Window)
 	app.Flag("collector.timeout", "Longest a collector may take to read /proc in one sample before it is reported failed.").Default("500ms").DurationVar(&cfg.sampler.Timeout)
 	enabled := map[string]*bool{}

@@ -14,7 +14,7 @@ func TestFlagDefaults(t *testing.T) {
 	if got := (*cfg.web.WebListenAddresses)[0]; got != defaultListenAddress {
 		t.Errorf("listen address %q", got)
 	}
-	if cfg.sampler.Interval != time.Second || cfg.sampler.Window != time.Minute || cfg.maxRequests != 40 || cfg.enablePprof {
+	if cfg.sampler.Interval != time.Second || cfg.sampler.Window != time.Minute || cfg.sampler.SlowInterval != 5*time.Second || cfg.maxRequests != 40 || cfg.enablePprof {
 		t.Errorf("defaults: %+v", cfg)
 	}
 	wantH := []time.Duration{5 * time.Minute, time.Hour, 6 * time.Hour, 24 * time.Hour}
@@ -48,6 +48,7 @@ func TestBadFlagsAreClearErrors(t *testing.T) {
 		{"--collector.disk.device-exclude=[a-", "device-exclude: invalid regular expression"},
 		{"--sample.interval=0s", "sample interval must be positive"},
 		{"--sample.window=100ms", "must be at least the sample interval"},
+		{"--sample.slow-interval=-5s", "slow sample interval must not be negative"},
 		{"--sample.interval=banana", "banana"},
 		{"--forecast.horizon=-5m", "forecast.horizon"},
 		{"--forecast.horizon=7s", "multiple"},

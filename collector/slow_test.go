@@ -8,18 +8,17 @@ import (
 	"time"
 )
 
-// countingSource is a PeriodicSource that counts its reads and updates and exposes the read count.
+// countingSource is a SlowSource that counts its reads and updates and exposes the read count.
 type countingSource struct {
-	period         time.Duration
 	reads, updates int
 	gauge          *Gauge
 }
 
-var countingFamily = &Family{Name: "test_reads", Help: "Reads so far.", Period: 5 * time.Second}
+var countingFamily = &Family{Name: "test_reads", Help: "Reads so far.", Slow: true}
 
-func (c *countingSource) Name() string          { return "counting" }
-func (c *countingSource) Period() time.Duration { return c.period }
-func (c *countingSource) Read(time.Time) error  { c.reads++; return nil }
+func (c *countingSource) Name() string         { return "counting" }
+func (c *countingSource) Slow()                {}
+func (c *countingSource) Read(time.Time) error { c.reads++; return nil }
 func (c *countingSource) Update(st *Store) {
 	c.updates++
 	if c.gauge == nil {
@@ -28,10 +27,10 @@ func (c *countingSource) Update(st *Store) {
 	st.Set(c.gauge, float64(c.reads))
 }
 
-func TestIntervalsBetweenPeriodicReads(t *testing.T) {
+func TestIntervalsBetweenSlowReads(t *testing.T) {
 	for _, tc := range []struct {
-		interval, window, period time.Duration
-		want                     int
+		interval, window, slow time.Duration
+		want                   int
 	}{
 		{time.Second, time.Minute, 5 * time.Second, 5},
 		{2 * time.Second, time.Minute, 5 * time.Second, 3}, // 2.5 intervals round to 3
@@ -40,16 +39,16 @@ func TestIntervalsBetweenPeriodicReads(t *testing.T) {
 		{time.Second, time.Second, 5 * time.Second, 1},
 		{time.Second, time.Minute, 0, 1},
 	} {
-		c := SamplerConfig{Interval: tc.interval, Window: tc.window, Timeout: tc.interval}
-		if got := c.intervals(tc.period); got != tc.want {
-			t.Errorf("interval %s, window %s, period %s: %d intervals between reads, want %d", tc.interval, tc.window, tc.period, got, tc.want)
+		c := SamplerConfig{Interval: tc.interval, Window: tc.window, SlowInterval: tc.slow, Timeout: tc.interval}
+		if got := c.slowIntervals(); got != tc.want {
+			t.Errorf("interval %s, window %s, slow interval %s: %d intervals between reads, want %d", tc.interval, tc.window, tc.slow, got, tc.want)
 		}
 	}
 }
 
-func TestPeriodicSourceIsReadEveryPeriod(t *testing.T) {
-	src := &countingSource{period: 5 * time.Second}
-	s := newTestSampler(t, []Source{src}, time.Second, time.Minute)
+func TestSlowSourceIsReadEverySlowInterval(t *testing.T) {
+	src := &countingSource{}
+	s := newSlowTestSampler(t, []Source{src}, 5*time.Second)
 	var readAt []int
 	for i := 0; i <= 20; i++ {
 		before := src.reads
@@ -74,9 +73,9 @@ func TestPeriodicSourceIsReadEveryPeriod(t *testing.T) {
 	}
 }
 
-func TestEarlyTickDoesNotPutAPeriodicReadOff(t *testing.T) {
-	src := &countingSource{period: 5 * time.Second}
-	s := newTestSampler(t, []Source{src}, time.Second, time.Minute)
+func TestEarlyTickDoesNotPutASlowReadOff(t *testing.T) {
+	src := &countingSource{}
+	s := newSlowTestSampler(t, []Source{src}, 5*time.Second)
 	s.Sample()
 	s.clock.Advance(4*time.Second + 600*time.Millisecond) // the fifth tick, 0.4 s early
 	s.Sample()
@@ -85,9 +84,9 @@ func TestEarlyTickDoesNotPutAPeriodicReadOff(t *testing.T) {
 	}
 }
 
-func TestLoadAndPressureAreReadEveryFiveSeconds(t *testing.T) {
+func TestLoadAndPressureAreReadEverySlowInterval(t *testing.T) {
 	p := newFakeProc(t, "t0")
-	s := newTestSampler(t, allSources(t, p.dir), time.Second, time.Minute)
+	s := newSlowTestSampler(t, allSources(t, p.dir), 5*time.Second)
 	s.Sample()
 	// A garbled loadavg one second later is not read yet; at the fifth second it is, and reported.
 	p.write("loadavg", "garbage\n")
@@ -108,4 +107,26 @@ func TestLoadAndPressureAreReadEveryFiveSeconds(t *testing.T) {
 			t.Errorf("exposition lacks %q", want)
 		}
 	}
+}
+
+func TestNoSlowIntervalReadsEverySample(t *testing.T) {
+	src := &countingSource{}
+	s := newSlowTestSampler(t, []Source{src}, 0)
+	for range 7 {
+		s.Sample()
+		s.clock.Advance(time.Second)
+	}
+	if src.reads != 7 {
+		t.Errorf("%d reads in 7 samples with --sample.slow-interval=0", src.reads)
+	}
+	body, _ := s.Exposition(false)
+	if want := "values sampled every 1s."; !bytes.Contains(body, []byte(want)) {
+		t.Errorf("HELP lacks %q:\n%s", want, body)
+	}
+}
+
+// newSlowTestSampler is newTestSampler at a 1 s interval and a 1 m window, with the given slow interval.
+func newSlowTestSampler(t *testing.T, sources []Source, slow time.Duration) *testSampler {
+	t.Helper()
+	return newConfiguredTestSampler(t, sources, SamplerConfig{Interval: time.Second, Window: time.Minute, SlowInterval: slow, Timeout: time.Second})
 }
