@@ -171,6 +171,28 @@ func TestRuntimeRefreshFollowsScrapes(t *testing.T) {
 	step(82*time.Second, false, 82*time.Second) // the clock went backwards
 }
 
+// TestStartupTrimDoesNotWaitForScrapes: the trim comes trimAfter after the first sample even when nothing scrapes,
+// so the text is not rendered again then.
+func TestStartupTrimDoesNotWaitForScrapes(t *testing.T) {
+	r, err := newRuntimeMetrics(10 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Unix(1.7e9, 0)
+	r.ObserveSample(t0, nil)
+	r.ObserveSample(t0.Add(trimAfter-time.Second), nil)
+	if r.trimmed {
+		t.Fatal("trimmed before trimAfter")
+	}
+	r.ObserveSample(t0.Add(trimAfter), nil)
+	if !r.trimmed || r.err != nil {
+		t.Errorf("not trimmed at trimAfter without scrapes (err %v)", r.err)
+	}
+	if !r.last.Equal(t0) {
+		t.Errorf("text rendered again at %s without a scrape", r.last.Sub(t0))
+	}
+}
+
 // BenchmarkRuntimeRefresh is one gathering of the go_, process_ and build-info metrics, done every 10 s.
 func BenchmarkRuntimeRefresh(b *testing.B) {
 	r, err := newRuntimeMetrics(10 * time.Second)

@@ -81,15 +81,6 @@ func (r *runtimeMetrics) refresh(now time.Time) {
 	if !r.due(now) {
 		return
 	}
-	if r.started.IsZero() {
-		r.started = now
-	}
-	if !r.trimmed && now.Sub(r.started) >= trimAfter {
-		r.trimmed = true
-		if err := trimStartupMemory(); err != nil {
-			r.err = err
-		}
-	}
 	r.last = now
 	b := r.goStats.appendMetrics(r.text[:0]) // AppendMetrics copies the text, so its buffer is free again
 	b, err := r.process.appendMetrics(b)
@@ -99,8 +90,28 @@ func (r *runtimeMetrics) refresh(now time.Time) {
 	r.text, r.served = append(b, r.buildInfo...), false
 }
 
-// ObserveSample refreshes the runtime metrics when they are due.
-func (r *runtimeMetrics) ObserveSample(now time.Time, _ *collector.Store) { r.refresh(now) }
+// ObserveSample trims the startup memory once, and refreshes the runtime metrics when they are due.
+func (r *runtimeMetrics) ObserveSample(now time.Time, _ *collector.Store) {
+	r.trimOnce(now)
+	r.refresh(now)
+}
+
+// trimOnce runs trimStartupMemory trimAfter after the first sample, whether scrapes have come or not.
+func (r *runtimeMetrics) trimOnce(now time.Time) {
+	if r.trimmed {
+		return
+	}
+	if r.started.IsZero() {
+		r.started = now
+	}
+	if now.Sub(r.started) < trimAfter {
+		return
+	}
+	r.trimmed = true
+	if err := trimStartupMemory(); err != nil {
+		r.err = err
+	}
+}
 
 // AppendMetrics appends the latest gathered runtime metrics.
 func (r *runtimeMetrics) AppendMetrics(b []byte) []byte {
