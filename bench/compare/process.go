@@ -100,7 +100,11 @@ func (e *exporter) cpuTime() (time.Duration, error) {
 		if err != nil {
 			return 0, fmt.Errorf("CPU time of %s: %w", e.name, err)
 		}
-		ns, err := strconv.ParseInt(string(bytes.Fields(b)[0]), 10, 64)
+		fields := bytes.Fields(b)
+		if len(fields) == 0 {
+			return 0, fmt.Errorf("CPU time of %s: empty schedstat of thread %s", e.name, t.Name())
+		}
+		ns, err := strconv.ParseInt(string(fields[0]), 10, 64)
 		if err != nil {
 			return 0, fmt.Errorf("CPU time of %s: schedstat %q: %w", e.name, b, err)
 		}
