@@ -247,17 +247,6 @@ func readLoop(src Source, req <-chan time.Time, done chan<- error, exited chan<-
 // invisible), but an injected clock without a monotonic reading can; the sampler then waits until the clock is past
 // the last sample again.
 func (s *Sampler) Sample() {
-	if s.timer == nil {
-		s.timer = time.NewTimer(s.cfg.Timeout)
-	} else {
-		s.timer.Reset(s.cfg.Timeout)
-	}
-	s.sample(s.timer.C)
-	s.timer.Stop() // since Go 1.23 no stale expiry is left to drain
-}
-
-// sample is Sample with the read timeout given as a channel that receives when it expires, armed by the caller.
-func (s *Sampler) sample(timeout <-chan time.Time) {
 	now := s.cfg.Now()
 	if s.sampled && now.Before(s.last) {
 		if !s.behind {
@@ -267,8 +256,16 @@ func (s *Sampler) sample(timeout <-chan time.Time) {
 		return
 	}
 	s.sampled, s.behind, s.last = true, false, now
+	// The read timeout is a Go timer, stopped before the sampling goroutine sleeps: no timer is then pending, so
+	// the runtime's monitor thread is not woken for it (see tickTimer).
+	if s.timer == nil {
+		s.timer = time.NewTimer(s.cfg.Timeout)
+	} else {
+		s.timer.Reset(s.cfg.Timeout)
+	}
 	started := s.startReads(now)
-	s.awaitReads(started, timeout)
+	s.awaitReads(started, s.timer.C)
+	s.timer.Stop() // since Go 1.23 no stale expiry is left to drain
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
