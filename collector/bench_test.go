@@ -4,25 +4,39 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/servermon/servermon_exporter/internal/clock"
+	"github.com/servermon/servermon_exporter/internal/exposition"
 )
 
-// benchSampler returns a sampler of every source reading dir, its clock advancing one interval per sample.
-func benchSampler(b *testing.B, dir string, perCPU bool) *Sampler {
+// benchSampler is a sampler of every source reading dir, whose clock moves one interval at every Sample.
+type benchSampler struct {
+	*Sampler
+	clock *clock.Fake
+}
+
+func (s benchSampler) Sample() {
+	s.clock.Advance(time.Second)
+	s.Sampler.Sample()
+}
+
+// newBenchSampler returns a benchSampler that has taken its first samples.
+func newBenchSampler(b *testing.B, dir string, perCPU bool) benchSampler {
 	b.Helper()
 	proc, err := NewProcFS(dir)
 	if err != nil {
 		b.Fatal(err)
 	}
-	sources := []Source{NewCPU(proc, CPUConfig{PerCPU: perCPU}), NewMemory(proc), NewLoad(proc), NewPressure(proc),
-		NewDisk(proc, DiskConfig{Exclude: mustCompile(DefaultDiskExclude)})}
-	now := time.Unix(1.7e9, 0)
-	s, err := NewSampler(SamplerConfig{Interval: time.Second, Window: time.Minute, Timeout: time.Second,
-		Now: func() time.Time { now = now.Add(time.Second / 2); return now }}, sources) // Sample calls Now twice
+	cfg := Config{CPU: CPUConfig{PerCPU: perCPU}, Disk: DiskConfig{Exclude: mustCompile(DefaultDiskExclude)}}
+	sources := NewSources(proc, cfg, func(string) bool { return true })
+	fake := clock.NewFake(time.Unix(1.7e9, 0))
+	sampler, err := NewSampler(SamplerConfig{Interval: time.Second, Window: time.Minute, Timeout: time.Second, Clock: fake}, sources)
 	if err != nil {
 		b.Fatal(err)
 	}
-	s.Start() // as Run does
-	b.Cleanup(s.Close)
+	sampler.Start() // as Run does
+	b.Cleanup(sampler.Close)
+	s := benchSampler{Sampler: sampler, clock: fake}
 	for range 3 { // files opened, gauges created, buffers and maps grown
 		s.Sample()
 	}
@@ -46,7 +60,7 @@ func BenchmarkSample(b *testing.B) {
 		{"synthetic-128cpu-64disk-percpu", synth, true},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			s := benchSampler(b, c.dir, c.perCPU)
+			s := newBenchSampler(b, c.dir, c.perCPU)
 			b.ReportAllocs()
 			for b.Loop() {
 				s.Sample()
@@ -61,7 +75,7 @@ func BenchmarkSampleScale(b *testing.B) {
 		b.Run(fmt.Sprintf("cpus=%d/disks=%d", size[0], size[1]), func(b *testing.B) {
 			dir := b.TempDir()
 			synthProc(b, dir, size[0], size[1], 1)
-			s := benchSampler(b, dir, true)
+			s := newBenchSampler(b, dir, true)
 			b.ReportAllocs()
 			for b.Loop() {
 				s.Sample()
@@ -78,12 +92,14 @@ func BenchmarkExposition(b *testing.B) {
 	for _, c := range []struct{ name, dir string }{{"proc", "/proc"}, {"synthetic-128cpu-64disk", synth}} {
 		for _, gz := range []bool{false, true} {
 			b.Run(fmt.Sprintf("%s/gzip=%v", c.name, gz), func(b *testing.B) {
-				s := benchSampler(b, c.dir, true)
+				s := newBenchSampler(b, c.dir, true)
+				gen := uint64(0)
+				body := exposition.NewBody(func() uint64 { return gen }, s)
 				b.ReportAllocs()
 				for b.Loop() {
-					s.store.seq++ // as a new sample would
-					body, err := s.Exposition(gz)
-					if err != nil || len(body) == 0 {
+					gen++ // as a new sample would
+					text, err := body.Bytes(gz)
+					if err != nil || len(text) == 0 {
 						b.Fatal(err)
 					}
 				}

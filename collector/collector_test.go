@@ -1,8 +1,6 @@
 package collector
 
 import (
-	"bytes"
-	"compress/gzip"
 	"math"
 	"strconv"
 	"strings"
@@ -157,24 +155,49 @@ func TestWindowForgetsOldSamples(t *testing.T) {
 	expectSamples(t, s.metrics(t), map[string]float64{"servermon_load1": 1})
 }
 
-func TestGzipExpositionMatchesPlain(t *testing.T) {
-	p := newFakeProc(t, "t0")
-	s := newTestSampler(t, allSources(t, p.dir), time.Second, time.Minute)
+// TestCollectorTable checks the table against the sources it builds, and the forecast targets against the
+// families the sources produce: each target is produced by a family, each target family's target is registered.
+func TestCollectorTable(t *testing.T) {
+	p := newFakeProc(t, "t1")
+	proc, err := NewProcFS(p.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, c := range Collectors() {
+		if src := c.New(proc, Config{}); src.Name() != c.Name {
+			t.Errorf("collector %q builds a source named %q", c.Name, src.Name())
+		}
+		if seen[c.Name] || c.Reads == "" {
+			t.Errorf("collector %q listed twice or without what it reads", c.Name)
+		}
+		seen[c.Name] = true
+	}
+	s := newTestSampler(t, NewSources(proc, Config{}, func(string) bool { return true }), time.Second, time.Minute)
 	s.Sample()
-	plain, _ := s.Exposition(false)
-	gz, err := s.Exposition(true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := gzip.NewReader(bytes.NewReader(gz))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := gunzip(t, r); !bytes.Equal(got, plain) {
-		t.Fatalf("gzip body differs from plain body")
-	}
-	again, _ := s.Exposition(false)
-	if &again[0] != &plain[0] {
-		t.Error("body re-rendered without a new sample")
+	s.clock.Advance(time.Second)
+	p.load("t0")
+	s.Sample()
+	produced := map[*Target]bool{}
+	s.store.Each(func(g *Gauge) {
+		if tg := g.Family().Target; tg != nil {
+			if TargetByName(tg.Name) != tg {
+				t.Errorf("family %s forecasts %q, which Targets does not list", g.Family().Name, tg.Name)
+			}
+			if tg.PerDevice() != (len(g.Family().LabelNames) > 0) {
+				t.Errorf("target %q: per device %v, but family %s has labels %v", tg.Name, tg.PerDevice(), g.Family().Name, g.Family().LabelNames)
+			}
+			produced[tg] = true
+		}
+	})
+	names := map[string]bool{}
+	for _, tg := range Targets() {
+		if !produced[tg] {
+			t.Errorf("target %q is produced by no family", tg.Name)
+		}
+		if names[tg.Name] || tg.Title == "" || !(tg.Min < tg.Max) || (tg.ThresholdFlag != "") != (tg.ThresholdDefault > 0) {
+			t.Errorf("target %+v: duplicate name, no title, bad bounds or threshold", tg)
+		}
+		names[tg.Name] = true
 	}
 }

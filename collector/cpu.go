@@ -10,6 +10,9 @@ import (
 	"github.com/prometheus/procfs"
 )
 
+// cpuUsageTarget forecasts the host's CPU busy share.
+var cpuUsageTarget = &Target{Name: "cpu_usage_ratio", Title: "CPU usage", Max: 1, ThresholdFlag: "cpu", ThresholdDefault: 0.9}
+
 var (
 	cpuUsageFamily = &Family{
 		Name:     "servermon_cpu_usage_ratio",
@@ -17,7 +20,7 @@ var (
 		PeakName: "servermon_cpu_usage_peak_ratio",
 		PeakHelp: "Highest per-interval share of all CPUs' time spent busy (not idle, not iowait).",
 		Max:      1,
-		Target:   "cpu_usage_ratio",
+		Target:   cpuUsageTarget,
 	}
 	cpuModeFamily = &Family{
 		Name:       "servermon_cpu_mode_ratio",
@@ -83,7 +86,7 @@ func NewCPU(proc ProcFS, cfg CPUConfig) Source {
 
 func (c *cpuSource) Name() string { return "cpu" }
 
-func (c *cpuSource) Read(time.Time) error {
+func (c *cpuSource) Read(time.Duration) error {
 	data, err := c.file.read()
 	if err != nil {
 		return fmt.Errorf("reading stat: %w", err)

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"time"
 
@@ -17,11 +18,19 @@ const sectorBytes = 512
 
 var diskLabels = []string{"device"}
 
+// The per-disk forecast targets, three series a disk.
+var (
+	diskGroup       = &SeriesGroup{Name: "disk", DefaultMax: 96, Per: "3 per disk"}
+	diskUtilTarget  = &Target{Name: "disk_utilization_ratio", Title: "Disk utilisation", Max: 1, ThresholdFlag: "disk", ThresholdDefault: 0.9, Group: diskGroup}
+	diskReadTarget  = &Target{Name: "disk_read_bytes_per_second", Title: "Disk reads", Max: math.Inf(1), Group: diskGroup}
+	diskWriteTarget = &Target{Name: "disk_write_bytes_per_second", Title: "Disk writes", Max: math.Inf(1), Group: diskGroup}
+)
+
 var (
 	diskReadBytesFamily = &Family{Name: "servermon_disk_read_bytes_per_second", LabelNames: diskLabels,
-		Help: "Bytes read per second (iostat rkB/s, in bytes).", Target: "disk_read_bytes_per_second"}
+		Help: "Bytes read per second (iostat rkB/s, in bytes).", Target: diskReadTarget}
 	diskWriteBytesFamily = &Family{Name: "servermon_disk_write_bytes_per_second", LabelNames: diskLabels,
-		Help: "Bytes written per second (iostat wkB/s, in bytes).", Target: "disk_write_bytes_per_second"}
+		Help: "Bytes written per second (iostat wkB/s, in bytes).", Target: diskWriteTarget}
 	diskReadsFamily = &Family{Name: "servermon_disk_reads_per_second", LabelNames: diskLabels,
 		Help: "Reads completed per second (iostat r/s)."}
 	diskWritesFamily = &Family{Name: "servermon_disk_writes_per_second", LabelNames: diskLabels,
@@ -36,7 +45,7 @@ var (
 		Help:     "Share of time the device had IO in flight (iostat %util, as a ratio).",
 		PeakName: "servermon_disk_utilization_peak_ratio",
 		PeakHelp: "Highest per-interval share of time the device had IO in flight (iostat %util, as a ratio).",
-		Max:      1, Target: "disk_utilization_ratio"}
+		Max:      1, Target: diskUtilTarget}
 )
 
 // DiskConfig selects the devices of the disk collector.
@@ -79,7 +88,7 @@ type diskSource struct {
 	devices map[string]*diskDevice
 	// seq counts successful readings; at and prevAt are the times of the latest two.
 	seq        uint64
-	at, prevAt time.Time
+	at, prevAt time.Duration
 }
 
 // NewDisk returns the source of /proc/diskstats.
@@ -89,7 +98,7 @@ func NewDisk(proc ProcFS, cfg DiskConfig) Source {
 
 func (d *diskSource) Name() string { return "disk" }
 
-func (d *diskSource) Read(now time.Time) error {
+func (d *diskSource) Read(now time.Duration) error {
 	data, err := d.file.read()
 	if err != nil {
 		return fmt.Errorf("reading diskstats: %w", err)
@@ -148,7 +157,7 @@ func (d *diskSource) parse(data []byte) error {
 func (d *diskSource) Close() error { return d.file.Close() }
 
 func (d *diskSource) Update(st *Store) {
-	dt := d.at.Sub(d.prevAt).Seconds()
+	dt := (d.at - d.prevAt).Seconds()
 	for name, dev := range d.devices {
 		if dev.seen != d.seq {
 			if dev.gauges != nil {

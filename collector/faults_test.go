@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/servermon/servermon_exporter/internal/clock"
 )
 
 func TestMissingFileFailsOnlyItsCollector(t *testing.T) {
@@ -153,7 +155,7 @@ type blockingSource struct {
 }
 
 func (b *blockingSource) Name() string { return "blocking" }
-func (b *blockingSource) Read(time.Time) error {
+func (b *blockingSource) Read(time.Duration) error {
 	if b.block.Load() {
 		<-b.release
 		return errors.New("late")
@@ -167,14 +169,13 @@ func TestSlowCollectorTimesOutAlone(t *testing.T) {
 	slow := &blockingSource{release: make(chan struct{})}
 	slow.block.Store(true)
 	sources := append(allSources(t, p.dir)[2:3], slow)
-	clock := &fakeClock{now: time.Unix(1e9, 0)}
-	s, err := NewSampler(SamplerConfig{Interval: time.Second, Window: time.Minute, Timeout: 20 * time.Millisecond, Now: clock.Now}, sources)
+	s, err := NewSampler(SamplerConfig{Interval: time.Second, Window: time.Minute, Timeout: 20 * time.Millisecond, Clock: clock.NewFake(time.Unix(1e9, 0))}, sources)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.Sample()
 	s.Sample() // the first read is still blocked: not started again, still failed
-	body, _ := s.Exposition(false)
+	body := s.AppendMetrics(nil)
 	got := parseSamples(t, body)
 	expectSamples(t, got, map[string]float64{
 		`servermon_collector_success{collector="blocking"}`: 0,
@@ -185,7 +186,7 @@ func TestSlowCollectorTimesOutAlone(t *testing.T) {
 	time.Sleep(10 * time.Millisecond) // let the late read return
 	s.Sample()
 	s.Sample()
-	body, _ = s.Exposition(false)
+	body = s.AppendMetrics(nil)
 	expectSamples(t, parseSamples(t, body), map[string]float64{`servermon_collector_success{collector="blocking"}`: 1})
 }
 

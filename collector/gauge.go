@@ -3,6 +3,8 @@ package collector
 import (
 	"math"
 	"strings"
+
+	"github.com/servermon/servermon_exporter/internal/exposition"
 )
 
 // Family describes one exposed gauge family, and optionally its peak companion.
@@ -20,8 +22,8 @@ type Family struct {
 	// Max, when positive, clamps every per-interval value (a ratio cannot exceed 1 even when the kernel's
 	// counters and our clock disagree by a tick).
 	Max float64
-	// Target, when not empty, names this family as a forecast target (e.g. "cpu_usage_ratio").
-	Target string
+	// Target, when set, makes this family a forecast target.
+	Target *Target
 	// Slow is set on the families of a SlowSource, whose values are read every SamplerConfig.SlowInterval.
 	Slow bool
 }
@@ -57,7 +59,7 @@ func newGauge(f *Family, capacity int, labelValues []string) *Gauge {
 		labelValues: append([]string(nil), labelValues...),
 		ring:        make([]sample, capacity),
 	}
-	g.labelText = renderLabels(f.LabelNames, labelValues)
+	g.labelText = exposition.Labels(f.LabelNames, labelValues)
 	g.key = gaugeKey(f, labelValues)
 	return g
 }

@@ -2,35 +2,17 @@ package collector
 
 import (
 	"bytes"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/servermon/servermon_exporter/internal/clock"
 )
-
-// fakeClock is a settable clock for deterministic samples.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
 
 // fakeProc is a writable copy of a fixture /proc tree.
 type fakeProc struct {
@@ -90,18 +72,13 @@ func allSources(t *testing.T, dir string) []Source {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return []Source{
-		NewCPU(fs, CPUConfig{PerCPU: true}),
-		NewMemory(fs),
-		NewLoad(fs),
-		NewPressure(fs),
-		NewDisk(fs, DiskConfig{Exclude: mustCompile(DefaultDiskExclude)}),
-	}
+	cfg := Config{CPU: CPUConfig{PerCPU: true}, Disk: DiskConfig{Exclude: mustCompile(DefaultDiskExclude)}}
+	return NewSources(fs, cfg, func(string) bool { return true })
 }
 
 type testSampler struct {
 	*Sampler
-	clock *fakeClock
+	clock *clock.Fake
 	logs  *bytes.Buffer
 }
 
@@ -113,24 +90,24 @@ func newTestSampler(t *testing.T, sources []Source, interval, window time.Durati
 // newConfiguredTestSampler is newTestSampler with the rest of cfg as given.
 func newConfiguredTestSampler(t *testing.T, sources []Source, cfg SamplerConfig) *testSampler {
 	t.Helper()
-	clock := &fakeClock{now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	fake := clock.NewFake(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
 	logs := &bytes.Buffer{}
-	cfg.Now, cfg.Logger = clock.Now, slog.New(slog.NewTextHandler(logs, nil))
+	if cfg.Clock == nil {
+		cfg.Clock = fake
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	s, err := NewSampler(cfg, sources)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Close)
-	return &testSampler{Sampler: s, clock: clock, logs: logs}
+	return &testSampler{Sampler: s, clock: fake, logs: logs}
 }
 
 // metrics renders the exposition and returns its samples keyed by `name{labels}`.
 func (s *testSampler) metrics(t *testing.T) map[string]float64 {
 	t.Helper()
-	body, err := s.Exposition(false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	body := s.AppendMetrics(nil)
 	return parseSamples(t, body)
 }
 
@@ -152,15 +129,6 @@ func parseSamples(t *testing.T, body []byte) map[string]float64 {
 		out[line[:i]] = v
 	}
 	return out
-}
-
-func gunzip(t *testing.T, r io.Reader) []byte {
-	t.Helper()
-	b, err := io.ReadAll(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 func mustCompile(s string) *regexp.Regexp { return regexp.MustCompile(s) }

@@ -2,13 +2,17 @@ package collector
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/prometheus/procfs"
 )
 
+// load1Target forecasts the 1-minute load average.
+var load1Target = &Target{Name: "load1", Title: "Load average (1m)", Max: math.Inf(1)}
+
 var loadFamilies = [3]*Family{
-	{Name: "servermon_load1", Help: "1-minute load average (runnable plus uninterruptible tasks).", Target: "load1", Slow: true},
+	{Name: "servermon_load1", Help: "1-minute load average (runnable plus uninterruptible tasks).", Target: load1Target, Slow: true},
 	{Name: "servermon_load5", Help: "5-minute load average (runnable plus uninterruptible tasks).", Slow: true},
 	{Name: "servermon_load15", Help: "15-minute load average (runnable plus uninterruptible tasks).", Slow: true},
 }
@@ -29,7 +33,7 @@ func (l *loadSource) Name() string { return "load" }
 // reading /proc/loadavg more often returns the same numbers again.
 func (l *loadSource) Slow() {}
 
-func (l *loadSource) Read(time.Time) error {
+func (l *loadSource) Read(time.Duration) error {
 	data, err := l.file.read()
 	if err != nil {
 		return fmt.Errorf("reading loadavg: %w", err)

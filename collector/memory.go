@@ -8,6 +8,12 @@ import (
 	"github.com/prometheus/procfs"
 )
 
+// The memory and swap forecast targets.
+var (
+	memoryUsageTarget = &Target{Name: "memory_usage_ratio", Title: "Memory usage", Max: 1, ThresholdFlag: "memory", ThresholdDefault: 0.95}
+	swapUsageTarget   = &Target{Name: "swap_usage_ratio", Title: "Swap usage", Max: 1, ThresholdFlag: "swap", ThresholdDefault: 0.9}
+)
+
 var (
 	memTotalFamily = &Family{
 		Name: "servermon_memory_total_bytes",
@@ -23,7 +29,7 @@ var (
 		PeakName: "servermon_memory_usage_peak_ratio",
 		PeakHelp: "Highest sampled share of RAM in use, 1 - available/total.",
 		Max:      1,
-		Target:   "memory_usage_ratio",
+		Target:   memoryUsageTarget,
 	}
 	swapTotalFamily = &Family{
 		Name: "servermon_swap_total_bytes",
@@ -33,7 +39,7 @@ var (
 		Name:   "servermon_swap_usage_ratio",
 		Help:   "Share of swap space in use, 1 - SwapFree/SwapTotal (0 without swap).",
 		Max:    1,
-		Target: "swap_usage_ratio",
+		Target: swapUsageTarget,
 	}
 )
 
@@ -54,7 +60,7 @@ func NewMemory(proc ProcFS) Source {
 
 func (m *memorySource) Name() string { return "memory" }
 
-func (m *memorySource) Read(time.Time) error {
+func (m *memorySource) Read(time.Duration) error {
 	data, err := m.file.read()
 	if err != nil {
 		return fmt.Errorf("reading meminfo: %w", err)

@@ -28,7 +28,7 @@ type pressureSource struct {
 	proc  ProcFS
 	files [len(pressureResources)]*procFile
 
-	at, prevAt time.Time
+	at, prevAt time.Duration
 	cur, prev  [len(pressureResources)]psiTotals
 	hasPrev    bool
 
@@ -51,7 +51,7 @@ func (p *pressureSource) Name() string { return "pressure" }
 // totals give exactly over any spacing of reads (to within one spacing at the window's edges).
 func (p *pressureSource) Slow() {}
 
-func (p *pressureSource) Read(now time.Time) error {
+func (p *pressureSource) Read(now time.Duration) error {
 	var next [len(pressureResources)]psiTotals
 	for i, r := range pressureResources {
 		st, err := p.readResource(i)
@@ -111,7 +111,7 @@ func (p *pressureSource) Close() error {
 }
 
 func (p *pressureSource) Update(st *Store) {
-	dt := p.at.Sub(p.prevAt).Seconds()
+	dt := (p.at - p.prevAt).Seconds()
 	for i, cur := range p.cur {
 		if !cur.present {
 			st.Remove(p.some[i])

@@ -28,10 +28,7 @@ func TestRealProc(t *testing.T) {
 		s.Sample()
 		time.Sleep(100 * time.Millisecond)
 	}
-	body, err := s.Exposition(false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	body := s.AppendMetrics(nil)
 	got := parseSamples(t, body)
 	for _, name := range []string{"servermon_cpu_usage_ratio", "servermon_cpu_usage_peak_ratio", "servermon_memory_usage_ratio",
 		"servermon_memory_total_bytes", "servermon_swap_usage_ratio", "servermon_load1"} {

@@ -1,18 +1,18 @@
 package collector
 
 import (
-	"strconv"
 	"time"
+
+	"github.com/servermon/servermon_exporter/internal/exposition"
 )
 
-var (
-	collectorLabels = []string{"collector"}
-)
-
-// render appends the whole exposition of the latest sample: observed gauges (window average, then peak), the
-// collectors' own health, the sampler's settings and every observer's families.
-func (s *Sampler) render(b []byte) []byte {
-	since := s.store.offset(s.store.now.Add(-s.cfg.Window))
+// AppendMetrics appends the families of the latest sample: the observed gauges (window average, then peak), the
+// collectors' own health and the sampler's settings. It makes the Sampler an exposition.Producer; it may be called
+// from any goroutine.
+func (s *Sampler) AppendMetrics(b []byte) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	since := s.store.offset(s.store.now - s.cfg.Window)
 	for _, fg := range s.store.families {
 		sampledEvery := s.cfg.Interval
 		if fg.family.Slow {
@@ -25,25 +25,20 @@ func (s *Sampler) render(b []byte) []byte {
 		}
 	}
 
-	b = AppendHeader(b, "servermon_collector_success", "Whether the collector's latest read succeeded (1) or failed (0).", "gauge")
+	b = exposition.AppendHeader(b, "servermon_collector_success", "Whether the collector's latest read succeeded (1) or failed (0).", exposition.Gauge)
 	for _, st := range s.sources {
-		b = AppendSample(b, "servermon_collector_success", RenderLabels(collectorLabels, []string{st.src.Name()}), boolValue(st.success))
+		b = exposition.AppendSample(b, "servermon_collector_success", st.labels, boolValue(st.success))
 	}
-	b = AppendHeader(b, "servermon_collector_duration_seconds", "Time the collector's latest read of /proc took.", "gauge")
+	b = exposition.AppendHeader(b, "servermon_collector_duration_seconds", "Time the collector's latest read of /proc took.", exposition.Gauge)
 	for _, st := range s.sources {
-		b = AppendSample(b, "servermon_collector_duration_seconds", RenderLabels(collectorLabels, []string{st.src.Name()}), st.duration.Seconds())
+		b = exposition.AppendSample(b, "servermon_collector_duration_seconds", st.labels, st.duration.Seconds())
 	}
-	b = AppendHeader(b, "servermon_sample_interval_seconds", "Interval at which /proc is sampled in the background (--sample.interval).", "gauge")
-	b = AppendSample(b, "servermon_sample_interval_seconds", "", s.cfg.Interval.Seconds())
-	b = AppendHeader(b, "servermon_sample_window_seconds", "Window over which the observed averages and peaks are computed (--sample.window).", "gauge")
-	b = AppendSample(b, "servermon_sample_window_seconds", "", s.cfg.Window.Seconds())
-	b = AppendHeader(b, "servermon_samples_total", "Samples taken since the exporter started.", "counter")
-	b = AppendSample(b, "servermon_samples_total", "", float64(s.store.seq))
-
-	for _, o := range s.observers {
-		b = o.AppendMetrics(b)
-	}
-	return b
+	b = exposition.AppendHeader(b, "servermon_sample_interval_seconds", "Interval at which /proc is sampled in the background (--sample.interval).", exposition.Gauge)
+	b = exposition.AppendSample(b, "servermon_sample_interval_seconds", "", s.cfg.Interval.Seconds())
+	b = exposition.AppendHeader(b, "servermon_sample_window_seconds", "Window over which the observed averages and peaks are computed (--sample.window).", exposition.Gauge)
+	b = exposition.AppendSample(b, "servermon_sample_window_seconds", "", s.cfg.Window.Seconds())
+	b = exposition.AppendHeader(b, "servermon_samples_total", "Samples taken since the exporter started.", exposition.Counter)
+	return exposition.AppendSample(b, "servermon_samples_total", "", float64(s.store.seq))
 }
 
 // helpSuffixes returns the sentences that end the HELP of an average and of a peak of values sampled every
@@ -52,7 +47,7 @@ func (s *Sampler) helpSuffixes(sampledEvery time.Duration) [2]string {
 	if v, ok := s.suffixes[sampledEvery]; ok {
 		return v
 	}
-	over := " over the last " + FormatDuration(s.cfg.Window) + " of values sampled every " + FormatDuration(sampledEvery) + "."
+	over := " over the last " + exposition.FormatDuration(s.cfg.Window) + " of values sampled every " + exposition.FormatDuration(sampledEvery) + "."
 	v := [2]string{" Average" + over, " Maximum" + over}
 	if s.suffixes == nil {
 		s.suffixes = map[time.Duration][2]string{}
@@ -75,14 +70,14 @@ func appendFamily(b []byte, fg *familyGauges, since int64, peak bool, helpSuffix
 			continue
 		}
 		if !header {
-			b = AppendHeader(b, name, help+helpSuffix, "gauge")
+			b = exposition.AppendHeader(b, name, help+helpSuffix, exposition.Gauge)
 			header = true
 		}
 		v := avg
 		if peak {
 			v = max
 		}
-		b = AppendSample(b, name, g.labelText, v)
+		b = exposition.AppendSample(b, name, g.labelText, v)
 	}
 	return b
 }
@@ -92,21 +87,4 @@ func boolValue(b bool) float64 {
 		return 1
 	}
 	return 0
-}
-
-// FormatFloat formats a label value such as a threshold, as short as round-trips.
-func FormatFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
-
-// FormatDuration spells a duration in its largest whole unit, as horizon labels and HELP texts use it: 24h, 5m,
-// 1s, 250ms. Durations that are no whole number of milliseconds fall back to time.Duration's spelling.
-func FormatDuration(d time.Duration) string {
-	for _, u := range []struct {
-		unit time.Duration
-		name string
-	}{{time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}, {time.Millisecond, "ms"}} {
-		if d != 0 && d%u.unit == 0 {
-			return strconv.FormatInt(int64(d/u.unit), 10) + u.name
-		}
-	}
-	return d.String()
 }

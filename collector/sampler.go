@@ -1,8 +1,6 @@
 package collector
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -11,15 +9,20 @@ import (
 	"math"
 	"sync"
 	"time"
+
+	"github.com/servermon/servermon_exporter/internal/clock"
+	"github.com/servermon/servermon_exporter/internal/exposition"
 )
 
-// Observer is told about every sample and contributes families to the exposition, e.g. the forecasts.
-// Both methods run with the sampler's lock held, so an Observer needs no locking of its own for this state.
+// Observer is told about every sample, e.g. the forecaster, which feeds the gauges' newest values to its series.
+//
+// ObserveSample runs in the sampling goroutine, after every sample, with the sampler's lock held: the store holds
+// the new interval's values and cannot change until it returns. It must not block, keep st or its gauges' values
+// beyond the call in any form that it reads later without the sampler's lock, or call back into the sampler.
+// Whatever else reads the observer's own state (a scrape rendering it, a state saver) does so from other
+// goroutines, so the observer guards that state itself.
 type Observer interface {
-	// ObserveSample is called after every sample, once the store holds the new interval's values.
-	ObserveSample(now time.Time, st *Store)
-	// AppendMetrics appends the observer's families, in the Prometheus text format.
-	AppendMetrics(b []byte) []byte
+	ObserveSample(now clock.Reading, st *Store)
 }
 
 // SamplerConfig configures the background sampler.
@@ -34,8 +37,9 @@ type SamplerConfig struct {
 	// Timeout bounds one source's read; a source still reading after it is reported failed and skipped until
 	// its read returns.
 	Timeout time.Duration
-	// Now is the clock; time.Now when nil. Tests inject a fake one.
-	Now func() time.Time
+	// Clock is the clock; the host's when nil. Sampling follows its monotonic time, so a stepped wall clock
+	// neither reorders samples nor distorts rates; observers get both readings.
+	Clock clock.Clock
 	// Logger receives one line per distinct source failure and one when it recovers.
 	Logger *slog.Logger
 }
@@ -69,18 +73,21 @@ type sourceState struct {
 	// done receives the outcome of every read. Between Start and Close a reader goroutine takes sample times
 	// from req and closes exited when it ends; otherwise each read runs in a goroutine of its own.
 	done   chan error
-	req    chan time.Time
+	req    chan time.Duration
 	exited chan struct{}
 
 	// Touched by the sampling goroutine only.
 	busy    bool // a read is still running past its timeout
 	readErr error
 	readDur time.Duration
-	// every is the number of sample intervals between two reads (1 but for a SlowSource); due is the time
-	// from which the next read is taken, and skipped is set in a sample that does not read the source.
+	// every is the number of sample intervals between two reads (1 but for a SlowSource); due is the
+	// monotonic time from which the next read is taken, and skipped is set in a sample that does not read the
+	// source.
 	every   int
-	due     time.Time
+	due     time.Duration
 	skipped bool
+
+	labels string // {collector="<name>"}
 
 	// Guarded by Sampler.mu: what the exposition shows.
 	success  bool
@@ -88,7 +95,8 @@ type sourceState struct {
 	lastErr  string
 }
 
-// Sampler samples every source at a fixed interval into a Store and renders the exposition body.
+// Sampler samples every source at a fixed interval into a Store, tells its observers, and renders the observed
+// gauges and the collectors' health as an exposition.Producer.
 type Sampler struct {
 	cfg       SamplerConfig
 	logger    *slog.Logger
@@ -98,23 +106,13 @@ type Sampler struct {
 	readers   bool // between Start and Close
 
 	// Touched by the sampling goroutine only.
-	last    time.Time // time of the latest recorded sample
-	sampled bool      // last is set
-	behind  bool      // the clock is behind last; logged once until it is past it again
+	last    time.Duration // monotonic time of the latest recorded sample
+	sampled bool          // last is set
+	behind  bool          // the clock is behind last; logged once until it is past it again
 
-	mu    sync.Mutex
-	store *Store
-
-	cache    exposition
+	mu       sync.Mutex
+	store    *Store
 	suffixes map[time.Duration][2]string // HELP endings by spacing of the values (helpSuffixes)
-}
-
-type exposition struct {
-	seq      uint64
-	plain    []byte
-	gzipped  []byte
-	gzipSeq  uint64
-	gzWriter *gzip.Writer
 }
 
 // NewSampler returns a sampler of the given sources; it does not sample until Sample or Run is called.
@@ -122,8 +120,8 @@ func NewSampler(cfg SamplerConfig, sources []Source, observers ...Observer) (*Sa
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
+	if cfg.Clock == nil {
+		cfg.Clock = clock.NewSystem()
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -137,7 +135,8 @@ func NewSampler(cfg SamplerConfig, sources []Source, observers ...Observer) (*Sa
 			return nil, fmt.Errorf("source %q registered twice", src.Name())
 		}
 		seen[src.Name()] = true
-		st := &sourceState{src: src, done: make(chan error, 1), every: 1}
+		st := &sourceState{src: src, done: make(chan error, 1), every: 1,
+			labels: exposition.Labels([]string{"collector"}, []string{src.Name()})}
 		if _, ok := src.(SlowSource); ok {
 			st.every = cfg.slowIntervals()
 		}
@@ -215,22 +214,22 @@ func (s *Sampler) Close() {
 }
 
 // read starts a read of the source at now, answered on st.done.
-func (s *Sampler) read(st *sourceState, now time.Time) {
+func (s *Sampler) read(st *sourceState, now time.Duration) {
 	if !s.readers {
 		go readOnce(st.src, now, st.done)
 		return
 	}
 	if st.req == nil {
-		st.req, st.exited = make(chan time.Time, 1), make(chan struct{})
+		st.req, st.exited = make(chan time.Duration, 1), make(chan struct{})
 		go readLoop(st.src, st.req, st.done, st.exited)
 	}
 	st.req <- now // never blocks: the reader is idle and req has room for one
 }
 
-func readOnce(src Source, now time.Time, done chan<- error) { done <- src.Read(now) }
+func readOnce(src Source, now time.Duration, done chan<- error) { done <- src.Read(now) }
 
 // readLoop reads src at every time received on req until req is closed, then closes src's files.
-func readLoop(src Source, req <-chan time.Time, done chan<- error, exited chan<- struct{}) {
+func readLoop(src Source, req <-chan time.Duration, done chan<- error, exited chan<- struct{}) {
 	defer close(exited)
 	for now := range req {
 		done <- src.Read(now)
@@ -242,13 +241,13 @@ func readLoop(src Source, req <-chan time.Time, done chan<- error, exited chan<-
 
 // Sample takes one sample of every source at the clock's current time.
 //
-// A time before the previous sample's is skipped: the store's rings are kept in time order and rates need a
-// positive interval. time.Now never goes backwards (comparisons use its monotonic reading, so NTP steps are
-// invisible), but an injected clock without a monotonic reading can; the sampler then waits until the clock is past
-// the last sample again.
+// A monotonic time before the previous sample's is skipped: the store's rings are kept in time order and rates
+// need a positive interval. A clock honouring its contract never goes back, but one that breaks it must not
+// corrupt the rings; the sampler then waits until the clock is past the last sample again.
 func (s *Sampler) Sample() {
-	now := s.cfg.Now()
-	if s.sampled && now.Before(s.last) {
+	reading := s.cfg.Clock.Now()
+	now := reading.Mono
+	if s.sampled && now < s.last {
 		if !s.behind {
 			s.behind = true
 			s.logger.Warn("clock went backwards, skipping samples until it is past the last one", "now", now, "last", s.last)
@@ -279,16 +278,16 @@ func (s *Sampler) Sample() {
 			st.src.Update(s.store)
 		}
 	}
-	s.store.expire(now.Add(-s.cfg.Window))
+	s.store.expire(now - s.cfg.Window)
 	for _, o := range s.observers {
-		o.ObserveSample(now, s.store)
+		o.ObserveSample(reading, s.store)
 	}
 }
 
 // startReads starts a read of every source that is not still busy with an earlier one, and returns when they
 // started (for the durations).
-func (s *Sampler) startReads(now time.Time) time.Time {
-	started := s.cfg.Now()
+func (s *Sampler) startReads(now time.Duration) time.Duration {
+	started := s.cfg.Clock.Now().Mono
 	for _, st := range s.sources {
 		st.skipped = false
 		if st.busy {
@@ -305,20 +304,20 @@ func (s *Sampler) startReads(now time.Time) time.Time {
 			}
 		}
 		if st.every > 1 {
-			if now.Before(st.due) {
+			if now < st.due {
 				st.skipped = true
 				continue
 			}
 			// Half an interval early, so that a tick arriving a little early does not put the read off by a
 			// whole interval.
-			st.due = now.Add(time.Duration(st.every)*s.cfg.Interval - s.cfg.Interval/2)
+			st.due = now + time.Duration(st.every)*s.cfg.Interval - s.cfg.Interval/2
 		}
 		s.read(st, now)
 	}
 	return started
 }
 
-func (s *Sampler) awaitReads(started time.Time, timeout <-chan time.Time) {
+func (s *Sampler) awaitReads(started time.Duration, timeout <-chan time.Time) {
 	expired := false
 	for _, st := range s.sources {
 		if st.busy || st.skipped {
@@ -339,7 +338,7 @@ func (s *Sampler) awaitReads(started time.Time, timeout <-chan time.Time) {
 				err = errTimeout
 			}
 		}
-		st.readDur = s.cfg.Now().Sub(started)
+		st.readDur = s.cfg.Clock.Now().Mono - started
 		if errors.Is(err, errTimeout) {
 			st.busy = true
 			err = fmt.Errorf("read took longer than %s", s.cfg.Timeout)
@@ -364,34 +363,9 @@ func (s *Sampler) report(st *sourceState) {
 	}
 }
 
-// Exposition returns the body of /metrics for the latest sample, gzip-compressed when asked. Bodies are rendered
-// at most once per sample and shared by all scrapes until the next one; callers must not modify them.
-func (s *Sampler) Exposition(gzipped bool) ([]byte, error) {
+// Seq returns the number of samples recorded so far: the exposition changes only when it does.
+func (s *Sampler) Seq() uint64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := &s.cache
-	if c.plain == nil || c.seq != s.store.seq {
-		c.plain = s.render(make([]byte, 0, len(c.plain)+512))
-		c.seq = s.store.seq
-	}
-	if !gzipped {
-		return c.plain, nil
-	}
-	if c.gzipped == nil || c.gzipSeq != c.seq {
-		var buf bytes.Buffer
-		buf.Grow(len(c.plain) / 4)
-		if c.gzWriter == nil {
-			c.gzWriter, _ = gzip.NewWriterLevel(&buf, gzip.BestSpeed)
-		} else {
-			c.gzWriter.Reset(&buf)
-		}
-		if _, err := c.gzWriter.Write(c.plain); err != nil {
-			return nil, fmt.Errorf("compressing exposition: %w", err)
-		}
-		if err := c.gzWriter.Close(); err != nil {
-			return nil, fmt.Errorf("compressing exposition: %w", err)
-		}
-		c.gzipped, c.gzipSeq = buf.Bytes(), c.seq
-	}
-	return c.gzipped, nil
+	return s.store.seq
 }

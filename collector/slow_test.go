@@ -16,9 +16,9 @@ type countingSource struct {
 
 var countingFamily = &Family{Name: "test_reads", Help: "Reads so far.", Slow: true}
 
-func (c *countingSource) Name() string         { return "counting" }
-func (c *countingSource) Slow()                {}
-func (c *countingSource) Read(time.Time) error { c.reads++; return nil }
+func (c *countingSource) Name() string             { return "counting" }
+func (c *countingSource) Slow()                    {}
+func (c *countingSource) Read(time.Duration) error { c.reads++; return nil }
 func (c *countingSource) Update(st *Store) {
 	c.updates++
 	if c.gauge == nil {
@@ -67,7 +67,7 @@ func TestSlowSourceIsReadEverySlowInterval(t *testing.T) {
 	m := s.metrics(t)
 	// The window average of the values 1…5 set at the five reads.
 	expectSamples(t, m, map[string]float64{"test_reads": 3, `servermon_collector_success{collector="counting"}`: 1})
-	body, _ := s.Exposition(false)
+	body := s.AppendMetrics(nil)
 	if want := "# HELP test_reads Reads so far. Average over the last 1m of values sampled every 5s.\n"; !bytes.Contains(body, []byte(want)) {
 		t.Errorf("HELP does not give the read spacing; want %q in\n%s", want, body)
 	}
@@ -98,7 +98,7 @@ func TestLoadAndPressureAreReadEverySlowInterval(t *testing.T) {
 	s.clock.Advance(time.Second)
 	s.Sample()
 	expectSamples(t, s.metrics(t), map[string]float64{`servermon_collector_success{collector="load"}`: 0})
-	body, _ := s.Exposition(false)
+	body := s.AppendMetrics(nil)
 	for _, want := range []string{
 		"# HELP servermon_load1 1-minute load average (runnable plus uninterruptible tasks). Average over the last 1m of values sampled every 5s.",
 		"Average over the last 1m of values sampled every 1s.", // the gauges of the other sources
@@ -119,7 +119,7 @@ func TestNoSlowIntervalReadsEverySample(t *testing.T) {
 	if src.reads != 7 {
 		t.Errorf("%d reads in 7 samples with --sample.slow-interval=0", src.reads)
 	}
-	body, _ := s.Exposition(false)
+	body := s.AppendMetrics(nil)
 	if want := "values sampled every 1s."; !bytes.Contains(body, []byte(want)) {
 		t.Errorf("HELP lacks %q:\n%s", want, body)
 	}

@@ -8,10 +8,12 @@ import (
 // collector timeout, and then, in the sampler goroutine, Update. Read must not touch the Store; Update must not do
 // I/O. A Read error means the sample of this source is lost and reported through servermon_collector_success.
 type Source interface {
-	// Name is the collector name used in flags (--collector.NAME) and in the collector label.
+	// Name is the collector name used in flags (--collector.NAME) and in the collector label; it is the Name
+	// of the source's entry in Collectors.
 	Name() string
-	// Read reads the source's raw counters at time now.
-	Read(now time.Time) error
+	// Read reads the source's raw counters at now, the clock's monotonic time: rates divide by differences
+	// of it.
+	Read(now time.Duration) error
 	// Update turns the latest Read into observations of this interval.
 	Update(st *Store)
 }

@@ -14,11 +14,11 @@ type Store struct {
 	byFamily map[*Family]*familyGauges
 	byKey    map[string]*Gauge
 
-	now   time.Time // time of the sample being recorded
-	nowAt int64     // its offset
-	seq   uint64    // sequence number of the sample being recorded
-	// base is the time of the first sample; samples are stored at their offset from it.
-	base    time.Time
+	now   time.Duration // monotonic time of the sample being recorded
+	nowAt int64         // its offset
+	seq   uint64        // sequence number of the sample being recorded
+	// base is the monotonic time of the first sample; samples are stored at their offset from it.
+	base    time.Duration
 	hasBase bool
 }
 
@@ -94,7 +94,7 @@ func (s *Store) Each(fn func(*Gauge)) {
 }
 
 // begin starts recording the sample taken at now.
-func (s *Store) begin(now time.Time) {
+func (s *Store) begin(now time.Duration) {
 	s.seq++
 	if !s.hasBase {
 		s.base, s.hasBase = now, true
@@ -109,7 +109,7 @@ func (s *Store) begin(now time.Time) {
 
 // expire removes gauges whose newest sample is older than cutoff: a series that nothing observes any more must
 // not linger in the output.
-func (s *Store) expire(cutoff time.Time) {
+func (s *Store) expire(cutoff time.Duration) {
 	at := s.offset(cutoff)
 	for _, fg := range s.families {
 		fg.gauges = slices.DeleteFunc(fg.gauges, func(g *Gauge) bool {
@@ -123,6 +123,5 @@ func (s *Store) expire(cutoff time.Time) {
 	}
 }
 
-// offset is t in nanoseconds since the first sample. Like time.Time's comparisons it uses the monotonic clock
-// readings when both times have one, so a stepped wall clock does not reorder samples.
-func (s *Store) offset(t time.Time) int64 { return int64(t.Sub(s.base)) }
+// offset is the monotonic time t in nanoseconds since the first sample.
+func (s *Store) offset(t time.Duration) int64 { return int64(t - s.base) }

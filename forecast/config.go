@@ -28,6 +28,11 @@ const (
 const (
 	// MinHistory is the shortest history accepted: a daily cycle needs at least one day to be seen.
 	MinHistory = 24 * time.Hour
+	// MinHistorySteps is the least number of steps a history must hold, and a series must have seen (real or
+	// gap-filled) before any forecast is published. With minScored it makes a horizon of k steps available after
+	// max(MinHistorySteps, k + minScored) steps: 92 s for a 1 m horizon at a 1 s step, 1 h 32 m for a 1 h horizon
+	// at the default 1 m step.
+	MinHistorySteps = 60
 	// MaxHistorySteps bounds History/Step so one series cannot ask for more than 16 MiB of history.
 	MaxHistorySteps = 1 << 22
 	// MaxHorizonSteps bounds each horizon in steps; pending forecasts cost (models+4)·4 bytes per horizon step.
@@ -43,7 +48,7 @@ type Config struct {
 	// Step is the resampling step: one value per Step, aligned to multiples of Step since the Unix epoch.
 	Step time.Duration
 	// History is how much history is kept (rounded down to whole steps). It must be at least MinHistory and hold at
-	// least minHistorySteps steps. Weekly harmonics are used only when History >= 14 days.
+	// least MinHistorySteps steps. Weekly harmonics are used only when History >= 14 days.
 	History time.Duration
 	// Horizons are the forecast horizons, each a positive multiple of Step, at most History, without duplicates.
 	Horizons []time.Duration
@@ -83,8 +88,8 @@ func (c Config) Validate() error {
 		return bad("history %v is shorter than %v", c.History, MinHistory)
 	}
 	steps := int64(c.History / c.Step)
-	if steps < minHistorySteps {
-		return bad("history %v holds %d steps of %v, need at least %d", c.History, steps, c.Step, minHistorySteps)
+	if steps < MinHistorySteps {
+		return bad("history %v holds %d steps of %v, need at least %d", c.History, steps, c.Step, MinHistorySteps)
 	}
 	if steps > MaxHistorySteps {
 		return bad("history %v holds %d steps of %v, more than the maximum %d", c.History, steps, c.Step, MaxHistorySteps)

@@ -4,7 +4,8 @@ import "math"
 
 // SecondsUntil returns the earliest time, in seconds after the start of the newest pushed step, at which the upper
 // bound of the forecast path reaches threshold: 0 when the newest value already is at or above it, +Inf when the
-// path stays below it. It is false while no horizon is ready (see Forecast).
+// path stays below it. It is false while no horizon is ready (see Forecast). It is the earliest plausible time:
+// ExpectedSecondsUntil gives the one the point forecast expects.
 //
 // The path covers step offsets j = 1..H with H = min(largest ready horizon, steps of history held): the history
 // must be at least as long as the look-ahead it supports. At offset j the point is the weighted model combination
@@ -12,7 +13,16 @@ import "math"
 // models' j-step forecasts, pulled towards naive by that horizon's guard; the upper width (q_hi·σ) is interpolated linearly in j between ready horizons and
 // scaled by √(j/k₁) below the smallest one k₁. Between offsets the crossing time is interpolated linearly. Cost:
 // O(H·models), about 1440 × 13 model evaluations for the default config.
-func (s *Series) SecondsUntil(threshold float64) (float64, bool) {
+func (s *Series) SecondsUntil(threshold float64) (float64, bool) { return s.secondsUntil(threshold, 1) }
+
+// ExpectedSecondsUntil is SecondsUntil on the point forecast path: when the forecast itself, not its upper bound,
+// reaches threshold.
+func (s *Series) ExpectedSecondsUntil(threshold float64) (float64, bool) {
+	return s.secondsUntil(threshold, 0)
+}
+
+// secondsUntil follows the path point + widths·upper width.
+func (s *Series) secondsUntil(threshold, widths float64) (float64, bool) {
 	if !s.has {
 		return 0, false
 	}
@@ -72,7 +82,7 @@ func (s *Series) SecondsUntil(threshold float64) (float64, bool) {
 		p := s.bank.predictWeighted(j, &c.w, seas.value(), phiJ, &s.hist)
 		p = s.lastV + c.theta*(p-s.lastV) // the naive guard, as in the published forecast
 		seas.next()
-		u := clamp(clamp(p, s.cfg.Min, s.cfg.Max)+width, s.cfg.Min, s.cfg.Max)
+		u := clamp(clamp(p, s.cfg.Min, s.cfg.Max)+widths*width, s.cfg.Min, s.cfg.Max)
 		if u >= threshold {
 			frac := 1.0
 			if u > prevU {

@@ -76,3 +76,60 @@ func TestSecondsUntilFollowsPublishedForecast(t *testing.T) {
 		t.Errorf("threshold just above the 30m upper bound %v: ETA %v s, want > 1740", p.Upper, above)
 	}
 }
+
+// TestWarmupStepsCountsDown pushes a series step by step and checks, at every step, that WarmupSteps predicts
+// exactly when Forecast starts to serve each horizon.
+func TestWarmupStepsCountsDown(t *testing.T) {
+	step := time.Minute
+	cfg := cfgWith(step, 5*time.Minute, time.Hour, 6*time.Hour)
+	s := mustSeries(t, cfg)
+	predicted := make([]int, len(cfg.Horizons)) // the push at which each horizon was predicted to be ready
+	for h := range predicted {
+		predicted[h] = s.WarmupSteps(h)
+	}
+	r := rand.New(rand.NewPCG(4, 4))
+	vs := genTrendCycleAR(r, 500, step)
+	for i, v := range vs {
+		s.Push(t0.Add(time.Duration(i)*step), v)
+		for h := range cfg.Horizons {
+			_, ready := s.Forecast(h)
+			left := s.WarmupSteps(h)
+			if ready != (left == 0) {
+				t.Fatalf("push %d horizon %v: ready %v but %d steps left", i+1, cfg.Horizons[h], ready, left)
+			}
+			if want := predicted[h] - (i + 1); left != max(want, 0) {
+				t.Fatalf("push %d horizon %v: %d steps left, predicted %d before the first push", i+1, cfg.Horizons[h], left, want)
+			}
+		}
+	}
+	// A fresh series: a horizon of k steps is ready after max(MinHistorySteps, k + minScored) steps.
+	for h, d := range cfg.Horizons {
+		if k := int(d / step); predicted[h] != max(MinHistorySteps, k+minScored) {
+			t.Errorf("horizon %v: ready after %d steps, want %d", d, predicted[h], max(MinHistorySteps, k+minScored))
+		}
+	}
+	if s.WarmupSteps(len(cfg.Horizons)) != -1 {
+		t.Error("an unknown horizon has a warm-up")
+	}
+}
+
+func TestExpectedSecondsUntilFollowsThePoint(t *testing.T) {
+	step := time.Minute
+	s := mustSeries(t, cfgWith(step, 5*time.Minute, time.Hour))
+	for i := range 400 { // a steady climb of 0.1 per step
+		s.Push(t0.Add(time.Duration(i)*step), 10+0.1*float64(i))
+	}
+	expected, ok := s.ExpectedSecondsUntil(54)
+	earliest, ok2 := s.SecondsUntil(54)
+	if !ok || !ok2 {
+		t.Fatal("no ETA")
+	}
+	// At 49.9 now and 0.1 a step, the point path reaches 54 after 41 steps, within the 1h look-ahead; the upper
+	// bound no later.
+	if math.Abs(expected-41*60) > 2*60 {
+		t.Errorf("expected ETA %v s, want about %v s", expected, 41*60)
+	}
+	if earliest > expected {
+		t.Errorf("upper-bound ETA %v s later than the point's %v s", earliest, expected)
+	}
+}

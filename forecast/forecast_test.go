@@ -113,8 +113,8 @@ func TestWarmUpIsCountedInSteps(t *testing.T) {
 			}
 		}
 	}
-	// max(minHistorySteps, k + minScored) steps
-	want := [2]int{max(minHistorySteps, 10+minScored), max(minHistorySteps, 60+minScored)}
+	// max(MinHistorySteps, k + minScored) steps
+	want := [2]int{max(MinHistorySteps, 10+minScored), max(MinHistorySteps, 60+minScored)}
 	if first != want {
 		t.Errorf("first forecast after %v steps, want %v", first, want)
 	}

@@ -7,11 +7,6 @@ import (
 	"time"
 )
 
-// minHistorySteps is the least number of steps (real or gap-filled) a series must have seen before any forecast is
-// published. Together with minScored it makes a horizon of k steps available after max(60, k + minScored) steps:
-// 92 s for a 1 m horizon at a 1 s step, 1 h 32 m for a 1 h horizon at the default 1 m step.
-const minHistorySteps = 60
-
 // Prediction is a point forecast and the bounds of its prediction interval (Config.Coverage).
 type Prediction struct{ Point, Lower, Upper float64 }
 
@@ -158,17 +153,46 @@ func (s *Series) predictInto(c *combiner, remaining int64) {
 }
 
 func (s *Series) ready(c *combiner) bool {
-	return s.steps >= minHistorySteps && c.scored >= minScored && c.hasBounds
+	return s.steps >= MinHistorySteps && c.scored >= minScored && c.hasBounds
 }
 
 // Forecast returns the forecast for cfg.Horizons[h] made after the newest push. It is false for an unknown h and
-// while warming up: a horizon of k steps needs max(minHistorySteps, k + minScored) steps since the start (or the
+// while warming up: a horizon of k steps needs max(MinHistorySteps, k + minScored) steps since the start (or the
 // last reset) so that minScored of its forecasts have been scored and its interval is calibrated.
 func (s *Series) Forecast(h int) (Prediction, bool) {
 	if h < 0 || h >= len(s.combs) || !s.ready(&s.combs[h]) {
 		return Prediction{}, false
 	}
 	return s.combs[h].cur, true
+}
+
+// WarmupSteps returns how many more steps cfg.Horizons[h] needs, pushed one after the other, before Forecast serves
+// it: 0 once it does, and -1 for an unknown h. A horizon of k steps is ready once the series has seen
+// MinHistorySteps steps and minScored of its forecasts have been scored; the pending forecast at ring offset j
+// from the next to be scored is scored by the (j+1)-th next push, and a forecast made by the m-th next push by
+// push m + k.
+func (s *Series) WarmupSteps(h int) int {
+	if h < 0 || h >= len(s.combs) {
+		return -1
+	}
+	c := &s.combs[h]
+	if s.ready(c) {
+		return 0
+	}
+	history := int(max(0, MinHistorySteps-s.steps))
+	need := minScored - int(c.scored)
+	if need <= 0 {
+		return max(history, 1) // bounds are set by the next push
+	}
+	found := 0
+	for j := range c.k {
+		if !math.IsNaN(float64(c.rows[((c.pos+j)%c.k)*rowLen+rowPoint])) {
+			if found++; found == need {
+				return max(history, j+1)
+			}
+		}
+	}
+	return max(history, c.k+need-found)
 }
 
 // ErrorRatio returns the rolling MAE of the published forecasts at cfg.Horizons[h] divided by that of the naive
@@ -197,6 +221,16 @@ func (s *Series) Anomaly() (score float64, anomalous bool, ok bool) {
 // HistorySeconds is the span of history held, in seconds (steps held × Step).
 func (s *Series) HistorySeconds() float64 {
 	return float64(s.hist.n) * s.cfg.Step.Seconds()
+}
+
+// History appends to dst the values of the newest n steps held (fewer when the series holds fewer), oldest first;
+// the last one is the step Last returns. Gap-filled steps are included as filled.
+func (s *Series) History(dst []float64, n int) []float64 {
+	n = min(n, s.hist.n)
+	for i := n - 1; i >= 0; i-- {
+		dst = append(dst, s.hist.back(i))
+	}
+	return dst
 }
 
 // Last returns the start of the newest pushed step and its value.

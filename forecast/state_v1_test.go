@@ -77,3 +77,42 @@ func TestUnmarshalVersion1(t *testing.T) {
 		t.Errorf("1h coverage after loading a version 1 state: %.3f over %d", c, n)
 	}
 }
+
+// TestUnmarshalVersion2 loads testdata/state_v2.bin, the state of v1Series after 700 steps as the release before
+// version 3 wrote it (with its own checksum), and checks that it is the same series: same newest step, forecasts
+// ready at once, and the same bytes again once re-encoded and decoded in the current version.
+func TestUnmarshalVersion2(t *testing.T) {
+	b, err := os.ReadFile("testdata/state_v2.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, vs := v1Series()
+	s := mustSeries(t, cfg)
+	if err := s.UnmarshalBinary(b); err != nil {
+		t.Fatalf("version 2 state: %v", err)
+	}
+	if last, v, ok := s.Last(); !ok || !last.Equal(t0.Add(699*cfg.Step)) || v != vs[699] {
+		t.Fatalf("Last() = %v %v %v, want step 699 = %v", last, v, ok, vs[699])
+	}
+	if h := s.HistorySeconds(); h != cfg.History.Seconds() {
+		t.Errorf("history %v s, want the full %v s", h, cfg.History.Seconds())
+	}
+	v3, err := s.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(v3) != len(b)-4 {
+		t.Errorf("version 3 holds %d bytes, version 2 %d: they differ by more than the checksum", len(v3), len(b))
+	}
+	again := mustSeries(t, cfg)
+	if err := again.UnmarshalBinary(v3); err != nil {
+		t.Fatal(err)
+	}
+	for h := range cfg.Horizons {
+		p, ok := s.Forecast(h)
+		q, ok2 := again.Forecast(h)
+		if !ok || !ok2 || p != q {
+			t.Errorf("horizon %d: %v %v from version 2, %v %v re-encoded", h, p, ok, q, ok2)
+		}
+	}
+}

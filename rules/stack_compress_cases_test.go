@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/servermon/servermon_exporter/collector"
 	"github.com/servermon/servermon_exporter/forecast"
+	"github.com/servermon/servermon_exporter/internal/exposition"
 )
 
 func TestCompressExpr(t *testing.T) {
@@ -139,7 +139,7 @@ func TestCompressShippedRules(t *testing.T) {
 	}
 	var published []string
 	for _, h := range stackHorizons(t) {
-		published = append(published, collector.FormatDuration(h))
+		published = append(published, exposition.FormatDuration(h))
 	}
 	for _, p := range paths {
 		for _, r := range loadRules(t, p) {

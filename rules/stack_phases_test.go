@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/servermon/servermon_exporter/collector"
+	"github.com/servermon/servermon_exporter/internal/exposition"
 )
 
 // stackMemThreshold is the exporter's memory threshold in the stack test, set explicitly so the expected
@@ -119,7 +119,7 @@ func (s *stack) checkFiring(a amAlert) {
 	}
 	want := map[string]string{
 		"alertname": memoryAlert, "severity": "critical", "instance": s.inst, "job": stackJob,
-		"target": "memory_usage_ratio", "threshold": collector.FormatFloat(stackMemThreshold),
+		"target": "memory_usage_ratio", "threshold": exposition.FormatFloat(stackMemThreshold),
 	}
 	if !reflect.DeepEqual(a.Labels, want) {
 		s.t.Errorf("firing %s labels:\n got %v\nwant %v", memoryAlert, a.Labels, want)

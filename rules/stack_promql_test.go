@@ -8,8 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
-
-	"github.com/servermon/servermon_exporter/collector"
+	"github.com/servermon/servermon_exporter/internal/exposition"
 )
 
 // The stack test runs the shipped rules on a compressed clock: every time in them is divided by one factor (see
@@ -142,7 +141,7 @@ func compressHorizon(s string, factor int64) (string, error) {
 	if time.Duration(d)%(time.Duration(factor)*time.Millisecond) != 0 {
 		return "", fmt.Errorf("compress horizon %q: not a whole number of milliseconds once divided by %d", s, factor)
 	}
-	return collector.FormatDuration(time.Duration(d) / time.Duration(factor)), nil
+	return exposition.FormatDuration(time.Duration(d) / time.Duration(factor)), nil
 }
 
 // timescaleMetrics are the metrics whose values are lengths of time on the clock the test compresses: the

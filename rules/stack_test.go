@@ -11,8 +11,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/servermon/servermon_exporter/collector"
 	"github.com/servermon/servermon_exporter/forecast"
+	"github.com/servermon/servermon_exporter/internal/exposition"
 )
 
 // TestStack is the end-to-end test of the exporter with the shipped rules and dashboards: it starts, on loopback
@@ -149,7 +149,7 @@ func startStack(ctx context.Context, t *testing.T, promBin, amBin string) *stack
 		"--sample.interval=" + sampleEvery.String(),
 		"--collector.timeout=" + sampleEvery.String(),
 		"--sample.window=2s",
-		"--forecast.threshold.memory=" + collector.FormatFloat(stackMemThreshold),
+		"--forecast.threshold.memory=" + exposition.FormatFloat(stackMemThreshold),
 		"--forecast.step=" + (forecast.DefaultStep / compressFactor).String(),
 		// The shortest history the exporter accepts; compressed, the default 8d would be 19 min.
 		"--forecast.history=" + forecast.MinHistory.String(),

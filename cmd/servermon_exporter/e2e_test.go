@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,26 +18,11 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"github.com/servermon/servermon_exporter/internal/clock"
+	"github.com/servermon/servermon_exporter/internal/exposition"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
 
 func mustParseFlags(t *testing.T, args ...string) *config {
 	t.Helper()
@@ -54,28 +38,35 @@ func mustParseFlags(t *testing.T, args ...string) *config {
 type testExporter struct {
 	*exporter
 	scenario *scenario
-	clock    *fakeClock
+	clock    *clock.Fake
 	server   *httptest.Server
 }
 
 func newTestExporter(t *testing.T, extra ...string) *testExporter {
 	t.Helper()
+	return newTestExporterWith(t, slog.New(slog.DiscardHandler), extra...)
+}
+
+// newTestExporterWith is newTestExporter logging to logger.
+func newTestExporterWith(t *testing.T, logger *slog.Logger, extra ...string) *testExporter {
+	t.Helper()
 	sc := newScenario(t, 10)
 	args := append([]string{"--path.procfs=" + sc.dir, "--sample.interval=10s", "--sample.window=1m", "--collector.timeout=1s",
 		"--forecast.step=10s", "--forecast.history=1d", "--forecast.horizon=1m", "--forecast.horizon=5m"}, extra...)
 	cfg := mustParseFlags(t, args...)
-	clock := &fakeClock{now: time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)}
-	exp, err := newExporter(cfg, slog.New(slog.DiscardHandler), clock.Now)
+	fake := clock.NewFake(time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC))
+	exp, err := newExporter(cfg, logger, fake)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mux, err := newMux(cfg, newMetricsHandler(exp.sampler, cfg.maxRequests, exp.logger), exp.logger)
+	t.Cleanup(exp.close)
+	mux, err := newMux(cfg, exposition.NewHandler(exp.body, cfg.maxRequests, exp.logger))
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return &testExporter{exporter: exp, scenario: sc, clock: clock, server: srv}
+	return &testExporter{exporter: exp, scenario: sc, clock: fake, server: srv}
 }
 
 // run takes n samples, advancing the scenario and the clock by one interval after each.
@@ -134,7 +125,7 @@ func TestGoldenMetrics(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
-	if ct := resp.Header.Get("Content-Type"); ct != contentType {
+	if ct := resp.Header.Get("Content-Type"); ct != exposition.ContentType {
 		t.Errorf("Content-Type %q", ct)
 	}
 	for _, family := range []string{"go_goroutines", "process_resident_memory_bytes", "servermon_build_info"} {

@@ -1,130 +1,80 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"time"
 
 	"github.com/servermon/servermon_exporter/collector"
+	"github.com/servermon/servermon_exporter/internal/clock"
+	"github.com/servermon/servermon_exporter/internal/exposition"
+	"github.com/servermon/servermon_exporter/internal/forecaster"
+	"github.com/servermon/servermon_exporter/internal/selfmetrics"
+	"github.com/servermon/servermon_exporter/internal/statefile"
 )
 
-// exporter wires the sources, the sampler, the forecasts and the state file together.
+// exporter is the wiring: sources into the sampler, the sampler into its observers, everyone's families into the
+// /metrics body.
 type exporter struct {
 	cfg       *config
 	logger    *slog.Logger
 	sampler   *collector.Sampler
-	forecasts *forecaster // nil when forecasting is off
-	state     *stateFile  // nil without --forecast.state-file
-	runtime   *runtimeMetrics
+	forecasts *forecaster.Forecaster // nil when forecasting is off
+	keeper    *forecaster.Keeper     // nil without --forecast.state-file
+	self      *selfmetrics.Metrics
+	body      *exposition.Body
 }
 
-// newExporter builds the exporter from its configuration; now is the clock (time.Now outside tests).
-func newExporter(cfg *config, logger *slog.Logger, now func() time.Time) (*exporter, error) {
-	sources, err := newSources(cfg)
-	if err != nil {
-		return nil, err
-	}
-	e := &exporter{cfg: cfg, logger: logger}
-	var observers []collector.Observer
-	if cfg.forecast.enabled {
-		if e.forecasts, err = newForecaster(cfg.forecast, logger); err != nil {
-			return nil, err
-		}
-		observers = append(observers, e.forecasts)
-		if cfg.forecast.stateFile != "" {
-			e.state = newStateFile(cfg.forecast.stateFile, now)
-		}
-	}
-	if e.runtime, err = newRuntimeMetrics(cfg.runtimeEvery); err != nil {
-		return nil, err
-	}
-	observers = append(observers, e.runtime)
-	sc := cfg.sampler
-	sc.Now, sc.Logger = now, logger
-	if e.sampler, err = collector.NewSampler(sc, sources, observers...); err != nil {
-		return nil, err
-	}
-	return e, nil
-}
-
-// newSources returns the enabled sources reading cfg.procPath.
-func newSources(cfg *config) ([]collector.Source, error) {
+// newExporter builds the exporter from its configuration and clock (clock.NewSystem outside tests).
+func newExporter(cfg *config, logger *slog.Logger, c clock.Clock) (*exporter, error) {
 	proc, err := collector.NewProcFS(cfg.procPath)
 	if err != nil {
 		return nil, fmt.Errorf("--path.procfs: %w", err)
 	}
-	var sources []collector.Source
-	for _, name := range collectorNames {
-		if !cfg.collectors[name] {
-			continue
+	sources := collector.NewSources(proc, cfg.collector, func(name string) bool { return cfg.collectors[name] })
+	e := &exporter{cfg: cfg, logger: logger}
+	var observers []collector.Observer
+	if cfg.forecast.enabled {
+		fc := cfg.forecast.Config
+		fc.Logger = logger
+		if e.forecasts, err = forecaster.New(fc); err != nil {
+			return nil, err
 		}
-		switch name {
-		case "cpu":
-			sources = append(sources, collector.NewCPU(proc, cfg.cpu))
-		case "memory":
-			sources = append(sources, collector.NewMemory(proc))
-		case "load":
-			sources = append(sources, collector.NewLoad(proc))
-		case "pressure":
-			sources = append(sources, collector.NewPressure(proc))
-		case "disk":
-			sources = append(sources, collector.NewDisk(proc, cfg.disk))
+		observers = append(observers, e.forecasts)
+		if cfg.forecast.stateFile != "" {
+			e.keeper = forecaster.NewKeeper(e.forecasts, statefile.New(cfg.forecast.stateFile, c), logger)
 		}
 	}
-	return sources, nil
+	if e.self, err = selfmetrics.New(cfg.runtimeEvery, selfmetrics.DefaultTrimAfter, logger); err != nil {
+		return nil, err
+	}
+	observers = append(observers, e.self)
+	sc := cfg.sampler
+	sc.Clock, sc.Logger = c, logger
+	if e.sampler, err = collector.NewSampler(sc, sources, observers...); err != nil {
+		return nil, err
+	}
+	producers := []exposition.Producer{e.sampler}
+	if e.forecasts != nil {
+		producers = append(producers, e.forecasts)
+	}
+	e.body = exposition.NewBody(e.sampler.Seq, append(producers, e.self)...)
+	return e, nil
 }
 
-// loadState restores the forecasts from the state file. Any fault leaves a fresh start, logged and counted.
+// loadState restores the forecasts from the state file, if there is one.
 func (e *exporter) loadState() {
-	if e.state == nil {
-		return
-	}
-	payload, err := e.state.Load()
-	if errors.Is(err, fs.ErrNotExist) {
-		e.logger.Info("no forecast state file yet, starting fresh", "path", e.cfg.forecast.stateFile)
-		return
-	}
-	if err == nil {
-		err = e.forecasts.unmarshalState(payload)
-	}
-	if err != nil {
-		e.forecasts.stateLoadFailed()
-		e.logger.Error("forecast state not loaded, starting fresh", "err", err)
-		return
-	}
-	e.logger.Info("forecast state loaded", "path", e.cfg.forecast.stateFile, "series", e.forecasts.seriesCount())
-}
-
-// saveState writes the forecast state file; failures are logged and counted, the previous file stays.
-func (e *exporter) saveState() {
-	if e.state == nil {
-		return
-	}
-	payload, err := e.forecasts.marshalState()
-	if err == nil {
-		err = e.state.Save(payload)
-	}
-	if err != nil {
-		e.forecasts.stateSaveFailed()
-		e.logger.Error("saving forecast state", "err", err)
+	if e.keeper != nil {
+		e.keeper.Load()
 	}
 }
 
-func (e *exporter) saveStatePeriodically(ctx context.Context) {
-	if e.state == nil {
-		return
+// saveState writes the state file, if there is one.
+func (e *exporter) saveState() error {
+	if e.keeper == nil {
+		return nil
 	}
-	t := time.NewTicker(e.cfg.forecast.stateInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			e.saveState()
-		}
-	}
+	return e.keeper.Save()
 }
+
+// close releases what the exporter holds open.
+func (e *exporter) close() { _ = e.self.Close() }

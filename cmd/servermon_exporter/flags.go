@@ -7,6 +7,7 @@ import (
 	"math"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/servermon/servermon_exporter/collector"
 	"github.com/servermon/servermon_exporter/forecast"
+	"github.com/servermon/servermon_exporter/internal/forecaster"
 )
 
 // defaultListenAddress uses port 9843, unallocated on Prometheus' default port allocation list when chosen.
@@ -34,21 +36,15 @@ type config struct {
 	log          promslog.Config
 	sampler      collector.SamplerConfig
 	collectors   map[string]bool
-	cpu          collector.CPUConfig
-	disk         collector.DiskConfig
+	collector    collector.Config
 	forecast     forecastConfig
 	runtimeEvery time.Duration
 }
 
 // forecastConfig is the forecasting part of the configuration.
 type forecastConfig struct {
-	enabled       bool
-	step          time.Duration
-	history       time.Duration
-	horizons      []time.Duration
-	thresholds    map[string]float64 // by target, e.g. memory_usage_ratio
-	anomaly       float64            // anomaly score threshold
-	maxDiskSeries int                // cap on per-disk forecast series; 0 = none
+	enabled bool
+	forecaster.Config
 	stateFile     string
 	stateInterval time.Duration
 }
@@ -56,7 +52,16 @@ type forecastConfig struct {
 // errExit means the flags asked for help or the version, which have been printed.
 var errExit = errors.New("exit requested")
 
-var collectorNames = []string{"cpu", "disk", "load", "memory", "pressure"}
+// flagError is a flag value that does not parse or does not fit: the message names the flag.
+func flagError(flag string, value any, problem error) error {
+	return fmt.Errorf("--%s=%v: %w", flag, value, problem)
+}
+
+// parsed is a flag value parsed by parse after kingpin has read the command line, so that its error names the flag.
+type parsed struct {
+	flag, raw string
+	set       func(string) error
+}
 
 // parseFlags parses the command line into a config. Usage and errors go to out.
 func parseFlags(args []string, out io.Writer) (*config, error) {
@@ -69,36 +74,67 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	app.HelpFlag.Short('h')
 
 	cfg := &config{collectors: map[string]bool{}, runtimeEvery: 10 * time.Second}
+	var later []*parsed
+	value := func(name, help, def string, set func(string) error) *kingpin.FlagClause {
+		p := &parsed{flag: name, set: set}
+		later = append(later, p)
+		c := app.Flag(name, help).Default(def)
+		c.StringVar(&p.raw)
+		return c
+	}
+	duration := func(name, help, def string, dst *time.Duration) {
+		value(name, help, def, func(s string) (err error) { *dst, err = parseDuration(s, true); return err })
+	}
+	float := func(name, help, def string, set func(float64)) {
+		value(name, help, def, func(s string) error {
+			v, err := strconv.ParseFloat(s, 64)
+			set(v)
+			return err
+		})
+	}
+
 	cfg.web = kingpinflag.AddFlags(app, defaultListenAddress)
 	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&cfg.telemetry)
 	app.Flag("web.max-requests", "Maximum number of parallel scrape requests; beyond it the exporter answers 503. 0 means no limit.").Default("40").IntVar(&cfg.maxRequests)
 	app.Flag("web.enable-pprof", "Serve Go's profiling endpoints under /debug/pprof/.").Default("false").BoolVar(&cfg.enablePprof)
 	app.Flag("path.procfs", "procfs mount point.").Default("/proc").StringVar(&cfg.procPath)
-	app.Flag("sample.interval", "Interval at which /proc is sampled in the background.").Default("1s").DurationVar(&cfg.sampler.Interval)
-	app.Flag("sample.slow-interval", "Interval at which the load and pressure collectors read /proc: the kernel recomputes the load averages every 5s, and pressure is exposed as window averages, which need no finer reads. 0 reads them at every sample.").Default("5s").DurationVar(&cfg.sampler.SlowInterval)
-	app.Flag("sample.window", "Window over which observed averages and peaks are computed.").Default("1m").DurationVar(&cfg.sampler.Window)
-	app.Flag("collector.timeout", "Longest a collector may take to read /proc in one sample before it is reported failed.").Default("500ms").DurationVar(&cfg.sampler.Timeout)
+	duration("sample.interval", "Interval at which /proc is sampled in the background.", "1s", &cfg.sampler.Interval)
+	value("sample.slow-interval", "Interval at which the load and pressure collectors read /proc: the kernel recomputes the load averages every 5s, and pressure is exposed as window averages, which need no finer reads. 0 reads them at every sample.", "5s",
+		func(s string) (err error) { cfg.sampler.SlowInterval, err = parseDuration(s, false); return err })
+	duration("sample.window", "Window over which observed averages and peaks are computed.", "1m", &cfg.sampler.Window)
+	duration("collector.timeout", "Longest a collector may take to read /proc in one sample before it is reported failed.", "500ms", &cfg.sampler.Timeout)
 	enabled := map[string]*bool{}
-	for _, name := range collectorNames {
-		enabled[name] = app.Flag("collector."+name, "Enable the "+name+" collector.").Default("true").Bool()
+	for _, c := range collector.Collectors() {
+		enabled[c.Name] = app.Flag("collector."+c.Name, "Enable the "+c.Name+" collector ("+c.Reads+").").Default(strconv.FormatBool(c.EnabledByDefault)).Bool()
 	}
-	app.Flag("collector.cpu.per-cpu", "Also expose the busy share of every CPU.").Default("false").BoolVar(&cfg.cpu.PerCPU)
-	include := app.Flag("collector.disk.device-include", "Regexp of disk devices to include (all when empty).").Default("").String()
-	exclude := app.Flag("collector.disk.device-exclude", "Regexp of disk devices to exclude.").Default(collector.DefaultDiskExclude).String()
+	app.Flag("collector.cpu.per-cpu", "Also expose the busy share of every CPU.").Default("false").BoolVar(&cfg.collector.CPU.PerCPU)
+	value("collector.disk.device-include", "Regexp of disk devices to include (all when empty).", "",
+		func(s string) (err error) { cfg.collector.Disk.Include, err = compileRegexp(s); return err })
+	value("collector.disk.device-exclude", "Regexp of disk devices to exclude.", collector.DefaultDiskExclude,
+		func(s string) (err error) { cfg.collector.Disk.Exclude, err = compileRegexp(s); return err })
 
 	f := &cfg.forecast
+	var stepSet, historySet, horizonsSet bool
 	app.Flag("forecast", "Forecast the observed gauges.").Default("true").BoolVar(&f.enabled)
-	app.Flag("forecast.step", "Step to which observations are resampled (mean of the samples in the step) before forecasting.").Default("1m").DurationVar(&f.step)
-	app.Flag("forecast.history", "History kept per forecast series.").Default("8d").DurationVar(&f.history)
-	horizons := app.Flag("forecast.horizon", "Forecast horizon; repeat the flag for several.").Default("5m", "1h", "6h", "24h").Strings()
-	thresholds := map[string]*float64{}
-	for _, t := range forecastThresholds {
-		thresholds[t.target] = app.Flag("forecast.threshold."+t.flag, "Threshold of "+t.target+" for servermon_forecast_seconds_until_threshold.").Default(t.value).Float64()
+	duration("forecast.step", "Step to which observations are resampled (mean of the samples in the step) before forecasting.", "1m", &f.Step)
+	app.GetFlag("forecast.step").IsSetByUser(&stepSet)
+	duration("forecast.history", fmt.Sprintf("History kept per forecast series; at least %s, and at least %d steps.", spell(forecast.MinHistory), forecast.MinHistorySteps), "8d", &f.History)
+	app.GetFlag("forecast.history").IsSetByUser(&historySet)
+	horizons := app.Flag("forecast.horizon", "Forecast horizon, a multiple of --forecast.step; repeat the flag for several.").Default("5m", "1h", "6h", "24h").IsSetByUser(&horizonsSet).Strings()
+	f.Thresholds = map[string]float64{}
+	for flag, targets := range thresholdFlags() {
+		float("forecast.threshold."+flag, "Threshold of "+strings.Join(targets.names, ", ")+" for servermon_forecast_seconds_until_threshold, a ratio in (0, 1].",
+			strconv.FormatFloat(targets.def, 'g', -1, 64), func(v float64) { f.Thresholds[flag] = v })
 	}
-	app.Flag("forecast.anomaly-threshold", "Anomaly score above which servermon_anomalous is 1.").Default(strconv.FormatFloat(forecast.DefaultAnomalyThreshold, 'g', -1, 64)).Float64Var(&f.anomaly)
-	app.Flag("forecast.max-disk-series", "Most per-disk series forecast (3 per disk; the rest are observed but not forecast); 0 means no limit.").Default("96").IntVar(&f.maxDiskSeries)
+	float("forecast.anomaly-threshold", "Anomaly score above which servermon_anomalous is 1.", strconv.FormatFloat(forecast.DefaultAnomalyThreshold, 'g', -1, 64),
+		func(v float64) { f.AnomalyThreshold = v })
+	f.MaxSeries = map[string]int{}
+	for _, g := range seriesGroups() {
+		value("forecast.max-"+g.Name+"-series", "Most per-"+g.Name+" series forecast ("+g.Per+"; the rest are observed but not forecast); 0 means no limit.", strconv.Itoa(g.DefaultMax),
+			func(s string) error { return setCount(s, f.MaxSeries, g.Name) })
+	}
 	app.Flag("forecast.state-file", "File in which forecast history and model state survive restarts (off when empty).").Default("").StringVar(&f.stateFile)
-	app.Flag("forecast.state-interval", "Interval between two saves of the state file (it is also saved on shutdown).").Default("5m").DurationVar(&f.stateInterval)
+	duration("forecast.state-interval", "Interval between two saves of the state file (it is also saved on shutdown).", "5m", &f.stateInterval)
 	promslogflag.AddFlags(app, &cfg.log)
 
 	_, err := app.Parse(args)
@@ -108,85 +144,159 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, p := range later {
+		if err := p.set(p.raw); err != nil {
+			return nil, flagError(p.flag, p.raw, err)
+		}
+	}
 	for name, on := range enabled {
 		cfg.collectors[name] = *on
 	}
-	if cfg.disk.Include, err = compileDeviceRegexp("collector.disk.device-include", *include); err != nil {
-		return nil, err
-	}
-	if cfg.disk.Exclude, err = compileDeviceRegexp("collector.disk.device-exclude", *exclude); err != nil {
-		return nil, err
-	}
 	for _, h := range *horizons {
-		d, err := parseDuration(h)
+		d, err := parseDuration(h, true)
 		if err != nil {
-			return nil, fmt.Errorf("--forecast.horizon %q: %w", h, err)
+			return nil, flagError("forecast.horizon", h, err)
 		}
-		f.horizons = append(f.horizons, d)
+		f.Horizons = append(f.Horizons, d)
 	}
-	f.thresholds = map[string]float64{}
-	for target, v := range thresholds {
-		if !(*v > 0 && *v <= 1) {
-			return nil, fmt.Errorf("--forecast.threshold for %s must be a ratio in (0, 1], got %g", target, *v)
-		}
-		f.thresholds[target] = *v
-	}
-	if err := cfg.validate(); err != nil {
+	if err := cfg.validate(defaulted{step: !stepSet, history: !historySet, horizons: !horizonsSet}); err != nil {
 		return nil, err
 	}
 	return cfg, nil
 }
 
-func (c *config) validate() error {
+// defaulted tells which forecast flags kept their defaults, for the messages of errors that involve them.
+type defaulted struct{ step, history, horizons bool }
+
+func (d defaulted) note(isDefault bool) string {
+	if isDefault {
+		return " (the default)"
+	}
+	return ""
+}
+
+func (c *config) validate(d defaulted) error {
 	if err := c.sampler.Validate(); err != nil {
-		return fmt.Errorf("invalid sampling flags: %w", err)
+		return fmt.Errorf("--sample.interval, --sample.window, --sample.slow-interval, --collector.timeout: %w", err)
 	}
 	if c.maxRequests < 0 {
-		return fmt.Errorf("--web.max-requests must not be negative, got %d", c.maxRequests)
+		return flagError("web.max-requests", c.maxRequests, errors.New("must not be negative"))
 	}
 	if c.telemetry == "" || c.telemetry[0] != '/' || c.telemetry == "/" {
-		return fmt.Errorf("--web.telemetry-path must be an absolute path other than /, got %q", c.telemetry)
+		return flagError("web.telemetry-path", c.telemetry, errors.New("must be an absolute path other than /"))
 	}
-	if !(c.forecast.anomaly > 0) || math.IsInf(c.forecast.anomaly, 0) {
-		return fmt.Errorf("--forecast.anomaly-threshold must be positive and finite, got %g", c.forecast.anomaly)
+	if files := *c.web.WebConfigFile; files != "" {
+		if err := web.Validate(files); err != nil {
+			return flagError("web.config.file", files, err)
+		}
 	}
-	if c.forecast.maxDiskSeries < 0 {
-		return fmt.Errorf("--forecast.max-disk-series must not be negative, got %d", c.forecast.maxDiskSeries)
+	f := &c.forecast
+	for flag, v := range f.Thresholds {
+		if !(v > 0 && v <= 1) {
+			return flagError("forecast.threshold."+flag, v, errors.New("must be a ratio in (0, 1]"))
+		}
 	}
-	if c.forecast.stateInterval <= 0 {
-		return fmt.Errorf("--forecast.state-interval must be positive, got %s", c.forecast.stateInterval)
+	if !(f.AnomalyThreshold > 0) || math.IsInf(f.AnomalyThreshold, 0) {
+		return flagError("forecast.anomaly-threshold", f.AnomalyThreshold, errors.New("must be positive and finite"))
+	}
+	if f.stateInterval <= 0 {
+		return flagError("forecast.state-interval", f.stateInterval, errors.New("must be positive"))
+	}
+	if f.History < forecast.MinHistory {
+		return flagError("forecast.history", spell(f.History), fmt.Errorf("shorter than the minimum of %s", spell(forecast.MinHistory)))
+	}
+	for _, h := range f.Horizons {
+		if h%f.Step != 0 {
+			return fmt.Errorf("--forecast.horizon=%s%s is not a multiple of --forecast.step=%s%s", spell(h), d.note(d.horizons), spell(f.Step), d.note(d.step))
+		}
+		if h > f.History {
+			return fmt.Errorf("--forecast.horizon=%s%s is longer than --forecast.history=%s%s", spell(h), d.note(d.horizons), spell(f.History), d.note(d.history))
+		}
+	}
+	if _, err := forecaster.New(f.Config); err != nil {
+		return fmt.Errorf("--forecast.step, --forecast.history, --forecast.horizon: %w", err)
 	}
 	return nil
 }
 
-// compileDeviceRegexp compiles a device filter; an empty pattern means no filter.
-func compileDeviceRegexp(flag, pattern string) (*regexp.Regexp, error) {
+// thresholdTargets are the targets sharing one --forecast.threshold flag, and its default.
+type thresholdTargets struct {
+	names []string
+	def   float64
+}
+
+// thresholdFlags returns the targets of every --forecast.threshold flag, by the flag's name.
+func thresholdFlags() map[string]*thresholdTargets {
+	flags := map[string]*thresholdTargets{}
+	for _, t := range collector.Targets() {
+		if t.ThresholdFlag == "" {
+			continue
+		}
+		if flags[t.ThresholdFlag] == nil {
+			flags[t.ThresholdFlag] = &thresholdTargets{def: t.ThresholdDefault}
+		}
+		flags[t.ThresholdFlag].names = append(flags[t.ThresholdFlag].names, t.Name)
+	}
+	return flags
+}
+
+// seriesGroups returns the groups of the per-device targets, once each, in target order.
+func seriesGroups() []*collector.SeriesGroup {
+	var groups []*collector.SeriesGroup
+	for _, t := range collector.Targets() {
+		if t.Group != nil && !containsGroup(groups, t.Group) {
+			groups = append(groups, t.Group)
+		}
+	}
+	return groups
+}
+
+func containsGroup(groups []*collector.SeriesGroup, g *collector.SeriesGroup) bool {
+	for _, x := range groups {
+		if x == g {
+			return true
+		}
+	}
+	return false
+}
+
+// setCount parses a non-negative count into m[key].
+func setCount(s string, m map[string]int, key string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return err
+	}
+	if n < 0 {
+		return errors.New("must not be negative")
+	}
+	m[key] = n
+	return nil
+}
+
+// compileRegexp compiles a device filter; an empty pattern means no filter.
+func compileRegexp(pattern string) (*regexp.Regexp, error) {
 	if pattern == "" {
 		return nil, nil
 	}
 	re, err := regexp.Compile(pattern)
 	if err != nil {
-		return nil, fmt.Errorf("--%s: invalid regular expression: %w", flag, err)
+		return nil, fmt.Errorf("invalid regular expression: %w", err)
 	}
 	return re, nil
 }
 
-// parseDuration accepts the spelling of kingpin's duration flags: Go's (1h30m) plus days and weeks (1d, 1w).
-func parseDuration(s string) (time.Duration, error) {
+// parseDuration accepts the spelling of kingpin's duration flags: Go's (1h30m) plus days and weeks (1d, 1w). A
+// zero duration is refused when positive is set; a negative one always.
+func parseDuration(s string, positive bool) (time.Duration, error) {
 	d, err := str2duration.ParseDuration(s)
 	if err != nil {
-		return 0, fmt.Errorf("invalid duration: %w", err)
+		return 0, fmt.Errorf("invalid duration (examples: 500ms, 1m, 6h, 8d): %w", err)
 	}
-	if d <= 0 {
-		return 0, fmt.Errorf("duration must be positive, got %s", s)
+	if d < 0 || (positive && d == 0) {
+		return 0, errors.New("must be positive")
 	}
 	return d, nil
 }
 
-// forecastThresholds are the targets that get a time-until-threshold, with their flag names and defaults.
-var forecastThresholds = []struct{ target, flag, value string }{
-	{"cpu_usage_ratio", "cpu", "0.9"},
-	{"memory_usage_ratio", "memory", "0.95"},
-	{"swap_usage_ratio", "swap", "0.9"},
-	{"disk_utilization_ratio", "disk", "0.9"},
-}
+// spell spells a duration as the flags take it.
+func spell(d time.Duration) string { return str2duration.String(d) }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/servermon/servermon_exporter/collector"
 )
 
 func TestFlagDefaults(t *testing.T) {
@@ -18,52 +20,58 @@ func TestFlagDefaults(t *testing.T) {
 		t.Errorf("defaults: %+v", cfg)
 	}
 	wantH := []time.Duration{5 * time.Minute, time.Hour, 6 * time.Hour, 24 * time.Hour}
-	if len(cfg.forecast.horizons) != len(wantH) {
-		t.Fatalf("horizons %v", cfg.forecast.horizons)
+	if len(cfg.forecast.Horizons) != len(wantH) {
+		t.Fatalf("horizons %v", cfg.forecast.Horizons)
 	}
 	for i, h := range wantH {
-		if cfg.forecast.horizons[i] != h {
-			t.Errorf("horizon %d = %s, want %s", i, cfg.forecast.horizons[i], h)
+		if cfg.forecast.Horizons[i] != h {
+			t.Errorf("horizon %d = %s, want %s", i, cfg.forecast.Horizons[i], h)
 		}
 	}
-	if cfg.forecast.history != 8*24*time.Hour || cfg.forecast.step != time.Minute {
+	if cfg.forecast.History != 8*24*time.Hour || cfg.forecast.Step != time.Minute {
 		t.Errorf("forecast defaults: %+v", cfg.forecast)
 	}
-	if cfg.forecast.thresholds["memory_usage_ratio"] != 0.95 || cfg.forecast.thresholds["cpu_usage_ratio"] != 0.9 {
-		t.Errorf("thresholds %v", cfg.forecast.thresholds)
+	if cfg.forecast.Thresholds["memory"] != 0.95 || cfg.forecast.Thresholds["cpu"] != 0.9 || cfg.forecast.MaxSeries["disk"] != 96 {
+		t.Errorf("thresholds %v, series limits %v", cfg.forecast.Thresholds, cfg.forecast.MaxSeries)
 	}
-	for _, name := range collectorNames {
-		if !cfg.collectors[name] {
-			t.Errorf("collector %s off by default", name)
+	for _, c := range collector.Collectors() {
+		if cfg.collectors[c.Name] != c.EnabledByDefault {
+			t.Errorf("collector %s enabled %v by default", c.Name, cfg.collectors[c.Name])
 		}
 	}
-	if !cfg.disk.Exclude.MatchString("sda1") || cfg.disk.Exclude.MatchString("sda") || !cfg.disk.Exclude.MatchString("loop0") {
+	if !cfg.collector.Disk.Exclude.MatchString("sda1") || cfg.collector.Disk.Exclude.MatchString("sda") || !cfg.collector.Disk.Exclude.MatchString("loop0") {
 		t.Error("default disk exclusion does not drop partitions and loops only")
 	}
 }
 
+// TestBadFlagsAreClearErrors: every bad value is refused by parseFlags with a message that names the flag, and
+// for the errors that involve a default, the default.
 func TestBadFlagsAreClearErrors(t *testing.T) {
 	for _, tc := range []struct{ args, want string }{
-		{"--collector.disk.device-include=(", "device-include: invalid regular expression"},
-		{"--collector.disk.device-exclude=[a-", "device-exclude: invalid regular expression"},
-		{"--sample.interval=0s", "sample interval must be positive"},
+		{"--collector.disk.device-include=(", "--collector.disk.device-include=(: invalid regular expression"},
+		{"--collector.disk.device-exclude=[a-", "--collector.disk.device-exclude=[a-: invalid regular expression"},
+		{"--sample.interval=0s", "--sample.interval=0s: must be positive"},
 		{"--sample.window=100ms", "must be at least the sample interval"},
-		{"--sample.slow-interval=-5s", "slow sample interval must not be negative"},
-		{"--sample.interval=banana", "banana"},
-		{"--forecast.horizon=-5m", "forecast.horizon"},
-		{"--forecast.horizon=7s", "multiple"},
-		{"--forecast.threshold.memory=1.5", "ratio in (0, 1]"},
-		{"--forecast.step=0s", "step"},
-		{"--web.max-requests=-1", "must not be negative"},
-		{"--web.telemetry-path=metrics", "absolute path"},
+		{"--sample.slow-interval=-5s", "--sample.slow-interval=-5s: must be positive"},
+		{"--sample.interval=abc", `--sample.interval=abc: invalid duration`},
+		{"--forecast.threshold.cpu=abc", `--forecast.threshold.cpu=abc: strconv.ParseFloat`},
+		{"--forecast.threshold.memory=1.5", "--forecast.threshold.memory=1.5: must be a ratio in (0, 1]"},
+		{"--forecast.horizon=-5m", "--forecast.horizon=-5m"},
+		{"--forecast.horizon=7s", "--forecast.horizon=7s is not a multiple of --forecast.step=1m (the default)"},
+		{"--forecast.step=7s", "--forecast.horizon=5m (the default) is not a multiple of --forecast.step=7s"},
+		{"--forecast.history=2h", "--forecast.history=2h: shorter than the minimum of 1d"},
+		{"--forecast.horizon=9d", "--forecast.horizon=1w2d is longer than --forecast.history=1w1d (the default)"},
+		{"--forecast.step=0s", "--forecast.step=0s: must be positive"},
+		{"--forecast.max-disk-series=-1", "--forecast.max-disk-series=-1: must not be negative"},
+		{"--forecast.state-interval=0s", "--forecast.state-interval=0s: must be positive"},
+		{"--web.max-requests=-1", "--web.max-requests=-1: must not be negative"},
+		{"--web.telemetry-path=metrics", "--web.telemetry-path=metrics: must be an absolute path"},
+		{"--web.config.file=/nonexistent/web.yml", "--web.config.file=/nonexistent/web.yml: open /nonexistent/web.yml"},
 		{"--no-such-flag", "unknown long flag"},
 	} {
 		cfg, err := parseFlags(strings.Fields(tc.args), &bytes.Buffer{})
-		if err == nil && cfg != nil {
-			_, err = newForecaster(cfg.forecast, nil)
-		}
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: error %v, want it to mention %q", tc.args, err, tc.want)
+		if err == nil || cfg != nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want it to say %q", tc.args, err, tc.want)
 		}
 	}
 }
@@ -88,7 +96,7 @@ func TestBadFlagExitsNonZero(t *testing.T) {
 	if status := run(context.Background(), []string{"--collector.disk.device-include=("}, &out); status == 0 {
 		t.Error("invalid regexp accepted")
 	}
-	if !strings.Contains(out.String(), "invalid regular expression") {
+	if !strings.Contains(out.String(), "--collector.disk.device-include=(: invalid regular expression") {
 		t.Errorf("no clear message: %s", out.String())
 	}
 }

@@ -17,11 +17,17 @@ import (
 	"github.com/prometheus/common/promslog"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
+
+	servermon "github.com/servermon/servermon_exporter"
+	"github.com/servermon/servermon_exporter/internal/clock"
+	"github.com/servermon/servermon_exporter/internal/exposition"
+	"github.com/servermon/servermon_exporter/internal/selfmetrics"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
+	servermon.StampVersion()
 	os.Exit(run(ctx, os.Args[1:], os.Stderr))
 }
 
@@ -36,19 +42,20 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		return 2
 	}
 	// The process-wide runtime defaults belong to the program, not to every exporter a test builds.
-	applyRuntimeDefaults()
+	selfmetrics.ApplyRuntimeDefaults()
 	cfg.log.Writer = stderr
 	logger := promslog.New(&cfg.log)
 	logger.Info("starting servermon_exporter", "version", version.Info(), "build_context", version.BuildContext())
 
-	exp, err := newExporter(cfg, logger, time.Now)
+	exp, err := newExporter(cfg, logger, clock.NewSystem())
 	if err != nil {
 		logger.Error("cannot start", "err", err)
 		return 1
 	}
+	defer exp.close()
 	exp.loadState()
 
-	mux, err := newMux(cfg, newMetricsHandler(exp.sampler, cfg.maxRequests, logger), logger)
+	mux, err := newMux(cfg, exposition.NewHandler(exp.body, cfg.maxRequests, logger))
 	if err != nil {
 		logger.Error("cannot build the landing page", "err", err)
 		return 1
@@ -58,7 +65,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	sampleCtx, stopSampling := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { exp.sampler.Run(sampleCtx) })
-	wg.Go(func() { exp.saveStatePeriodically(sampleCtx) })
+	if exp.keeper != nil {
+		wg.Go(func() { exp.keeper.Run(sampleCtx, cfg.forecast.stateInterval) })
+	}
 
 	served := make(chan error, 1)
 	go func() { served <- web.ListenAndServe(srv, cfg.web, logger) }()
@@ -80,6 +89,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	}
 	stopSampling()
 	wg.Wait()
-	exp.saveState()
+	if err := exp.saveState(); err != nil && status == 0 {
+		status = 1 // the history of this run is lost: say so to the service manager
+	}
 	return status
 }

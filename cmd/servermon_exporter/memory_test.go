@@ -10,6 +10,10 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/servermon/servermon_exporter/internal/clock"
+	"github.com/servermon/servermon_exporter/internal/forecaster"
+	"github.com/servermon/servermon_exporter/internal/statefile"
 )
 
 var stateOut = flag.String("perf.state-out", "", "BenchmarkEightDaysOfForecasting writes the forecast state it reaches to this file")
@@ -56,10 +60,10 @@ func liveHeap() float64 {
 	return float64(m.HeapAlloc)
 }
 
-// BenchmarkEightDaysOfForecasting runs the exporter at its defaults (1 s samples, 1 m forecast steps, 8 d of
-// history) through 8 days of a fake host on a fake clock: the first and last hour through the sampler, sample by
-// sample, the days between fed to the forecast series a step at a time. It reports the heap then, and what one
-// forecast series holds; -perf.state-out keeps the state file for measuring the real binary's RSS with it.
+// BenchmarkEightDaysOfForecasting runs the exporter at its defaults (four horizons up to 24h, eight days of
+// history) through eight days of a fake host on a fake clock: the days before now loaded as a backfill would load
+// them, then two hours through the sampler, sample by sample. It reports the heap, and what one forecast series
+// holds; -perf.state-out keeps the state file for measuring the real binary's RSS with it.
 func BenchmarkEightDaysOfForecasting(b *testing.B) {
 	for b.Loop() {
 		p := &benchProc{dir: b.TempDir()}
@@ -68,10 +72,10 @@ func BenchmarkEightDaysOfForecasting(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		start := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-		clock := &fakeClock{now: start}
+		start := time.Date(2026, 11, 9, 0, 0, 0, 0, time.UTC)
+		fake := clock.NewFake(start)
 		before := liveHeap()
-		e, err := newExporter(cfg, slog.New(slog.DiscardHandler), clock.Now)
+		e, err := newExporter(cfg, slog.New(slog.DiscardHandler), fake)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -79,44 +83,47 @@ func BenchmarkEightDaysOfForecasting(b *testing.B) {
 			for range int(d / time.Second) {
 				e.sampler.Sample()
 				p.advance(b)
-				clock.Advance(time.Second)
+				fake.Advance(time.Second)
 			}
 		}
-		sampleFor(time.Hour)
+		f := e.forecasts
+		f.Hold()
+		sampleFor(time.Minute)
 		fresh := liveHeap()
 
-		// The days between, a step at a time.
-		f := e.forecasts
-		last := start.Add(8*24*time.Hour - time.Hour)
-		for at := start.Add(time.Hour); at.Before(last); at = at.Add(cfg.forecast.step) {
-			phase := 2 * math.Pi * at.Sub(start).Hours() / 24
-			for _, t := range f.sorted {
-				t.series.Push(at, 0.3+0.2*math.Sin(phase))
+		// The days before, as a backfill loads them.
+		holdings, live := f.Holdings()
+		from := live.Add(-cfg.forecast.History)
+		values := make([]float64, int(cfg.forecast.History/cfg.forecast.Step))
+		for i := range values {
+			values[i] = 0.3 + 0.2*math.Sin(2*math.Pi*float64(i)*cfg.forecast.Step.Hours()/24)
+		}
+		for _, h := range holdings {
+			if _, err := f.Backfill(h.Target, h.LabelNames, h.LabelValues, from, values); err != nil {
+				b.Fatal(err)
 			}
 		}
-		clock.now = last
+		f.Release()
 		sampleFor(time.Hour)
 		full := liveHeap()
 		sampleFor(time.Hour)
 		after := liveHeap()
 
-		n := float64(len(f.sorted))
+		views := f.Views(0)
+		n := float64(len(views))
 		b.ReportMetric(n, "series")
 		b.ReportMetric((full-before)/n, "heap-B/series")
 		b.ReportMetric(full/(1<<20), "heap-MiB")
 		b.ReportMetric((full-fresh)/n, "history-B/series")
 		b.ReportMetric(after-full, "growth-B/h")
-		if hs := f.sorted[0].series.HistorySeconds(); hs < 7*86400 {
+		if hs := views[0].HistorySeconds; hs < 7*86400 {
 			b.Fatalf("history %v s, want 8 days", hs)
 		}
 		if *stateOut != "" {
-			payload, err := f.marshalState()
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := newStateFile(*stateOut, clock.Now).Save(payload); err != nil {
+			if err := forecaster.NewKeeper(f, statefile.New(*stateOut, fake), nil).Save(); err != nil {
 				b.Fatal(err)
 			}
 		}
+		e.close()
 	}
 }

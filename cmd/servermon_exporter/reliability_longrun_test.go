@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/servermon/servermon_exporter/internal/clock"
 )
 
 // monthProc writes a fake /proc for a month of five-minute samples as cheaply as possible: CPU, memory and two
@@ -104,11 +106,12 @@ func TestMonthOfSamples(t *testing.T) {
 	cfg := mustParseFlags(t, "--path.procfs="+p.dir, "--sample.interval=5m", "--sample.window=15m", "--collector.timeout=1s",
 		"--forecast.step=5m", "--no-collector.pressure", "--no-collector.load")
 	cfg.runtimeEvery = 24 * time.Hour // process metrics read /proc/self: not what this test is about
-	clock := &fakeClock{now: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}
-	exp, err := newExporter(cfg, slogText(&syncBuffer{}), clock.Now)
+	fake := clock.NewFake(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	exp, err := newExporter(cfg, slogText(&syncBuffer{}), fake)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer exp.close()
 	type snapshot struct {
 		heap       uint64
 		goroutines int
@@ -116,18 +119,18 @@ func TestMonthOfSamples(t *testing.T) {
 		series     int
 	}
 	take := func() snapshot {
-		body, err := exp.sampler.Exposition(false)
+		body, err := exp.body.Bytes(false)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return snapshot{heap: heapInUse(), goroutines: runtime.NumGoroutine(), targets: exp.forecasts.seriesCount(),
+		return snapshot{heap: heapInUse(), goroutines: runtime.NumGoroutine(), targets: exp.forecasts.SeriesCount(),
 			series: strings.Count(string(withoutRuntime(body)), "\n") - strings.Count(string(withoutRuntime(body)), "# ")}
 	}
 	const perDay = 288
 	var day10 snapshot
 	for m := range 30 * perDay {
 		exp.sampler.Sample()
-		clock.Advance(5 * time.Minute)
+		fake.Advance(5 * time.Minute)
 		p.write(t, m+1)
 		if m+1 == 10*perDay {
 			day10 = take()
@@ -145,7 +148,7 @@ func TestMonthOfSamples(t *testing.T) {
 	if grown := int64(day30.heap) - int64(day10.heap); grown > 1<<20 {
 		t.Errorf("heap in use grew by %d KiB from day 10 to day 30", grown>>10)
 	}
-	body, _ := exp.sampler.Exposition(false)
+	body, _ := exp.body.Bytes(false)
 	for _, want := range []string{`servermon_forecast_cpu_usage_ratio{horizon="24h",bound="point"}`, `servermon_forecast_disk_utilization_ratio{device="vda",horizon="24h",bound="upper"}`} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("after a month: %s missing", want)

@@ -56,6 +56,3 @@ func childCommand(t *testing.T, role string, args ...string) *exec.Cmd {
 	cmd.Env = append(os.Environ(), childEnv+"="+role)
 	return cmd
 }
-
-// childRole returns the role this process was started in by childCommand, or "" in the test suite proper.
-func childRole() string { return os.Getenv(childEnv) }

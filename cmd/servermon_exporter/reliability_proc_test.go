@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"github.com/servermon/servermon_exporter/collector"
 )
 
 // procFault is one thing that can happen to /proc while the exporter runs: apply changes the files the scenario
@@ -146,11 +147,11 @@ func TestProcFaultsWhileRunning(t *testing.T) {
 		for range 4 {
 			got := sample(func(i int) { f.apply(t, dir, i) }, i)
 			i++
-			for _, c := range collectorNames {
-				if got[`servermon_collector_success{collector="`+c+`"}`] != 1 {
-					failed[c] = true
-					if !contains(f.failing, c) {
-						t.Errorf("%s: collector %s failed although its files are intact", f.name, c)
+			for _, c := range collector.Collectors() {
+				if got[`servermon_collector_success{collector="`+c.Name+`"}`] != 1 {
+					failed[c.Name] = true
+					if !contains(f.failing, c.Name) {
+						t.Errorf("%s: collector %s failed although its files are intact", f.name, c.Name)
 					}
 				}
 			}
@@ -165,9 +166,9 @@ func TestProcFaultsWhileRunning(t *testing.T) {
 			got = sample(nil, i)
 			i++
 		}
-		for _, c := range collectorNames {
-			if got[`servermon_collector_success{collector="`+c+`"}`] != 1 {
-				t.Errorf("after %s: collector %s did not recover", f.name, c)
+		for _, c := range collector.Collectors() {
+			if got[`servermon_collector_success{collector="`+c.Name+`"}`] != 1 {
+				t.Errorf("after %s: collector %s did not recover", f.name, c.Name)
 			}
 		}
 		for _, series := range []string{"servermon_cpu_usage_ratio", "servermon_memory_usage_ratio", "servermon_load1",
@@ -190,9 +191,9 @@ func TestProcFaultsWhileRunning(t *testing.T) {
 
 func keys(m map[string]bool) []string {
 	var out []string
-	for _, c := range collectorNames {
-		if m[c] {
-			out = append(out, c)
+	for _, c := range collector.Collectors() {
+		if m[c.Name] {
+			out = append(out, c.Name)
 		}
 	}
 	return out

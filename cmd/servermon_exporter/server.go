@@ -5,83 +5,14 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
-
-	"github.com/servermon/servermon_exporter/collector"
 )
 
-const contentType = "text/plain; version=0.0.4; charset=utf-8"
-
-// metricsHandler serves the pre-rendered body of the latest sample. Scrapes never touch /proc; beyond maxRequests
-// concurrent scrapes it answers 503 rather than queueing.
-type metricsHandler struct {
-	sampler *collector.Sampler
-	slots   chan struct{}
-	logger  *slog.Logger
-}
-
-func newMetricsHandler(s *collector.Sampler, maxRequests int, logger *slog.Logger) *metricsHandler {
-	h := &metricsHandler{sampler: s, logger: logger}
-	if maxRequests > 0 {
-		h.slots = make(chan struct{}, maxRequests)
-	}
-	return h
-}
-
-func (h *metricsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
-	}
-	if h.slots != nil {
-		select {
-		case h.slots <- struct{}{}:
-			defer func() { <-h.slots }()
-		default:
-			http.Error(w, "too many concurrent scrapes, try again later", http.StatusServiceUnavailable)
-			return
-		}
-	}
-	gz := acceptsGzip(r.Header.Get("Accept-Encoding"))
-	body, err := h.sampler.Exposition(gz)
-	if err != nil {
-		h.logger.Error("rendering metrics", "err", err)
-		http.Error(w, "internal error rendering metrics", http.StatusInternalServerError)
-		return
-	}
-	hdr := w.Header()
-	hdr.Set("Content-Type", contentType)
-	hdr.Set("Content-Length", strconv.Itoa(len(body)))
-	hdr.Add("Vary", "Accept-Encoding")
-	if gz {
-		hdr.Set("Content-Encoding", "gzip")
-	}
-	if r.Method == http.MethodHead {
-		return
-	}
-	_, _ = w.Write(body) // a client that hung up is no fault of ours
-}
-
-// acceptsGzip reports whether an Accept-Encoding header admits gzip (and does not refuse it with q=0).
-func acceptsGzip(header string) bool {
-	for part := range strings.SplitSeq(header, ",") {
-		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if !strings.EqualFold(strings.TrimSpace(coding), "gzip") {
-			continue
-		}
-		q := strings.ReplaceAll(params, " ", "")
-		return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
-	}
-	return false
-}
-
 // newMux routes the telemetry path, the landing page and, when enabled, pprof.
-func newMux(cfg *config, metrics http.Handler, logger *slog.Logger) (*http.ServeMux, error) {
+func newMux(cfg *config, metrics http.Handler) (*http.ServeMux, error) {
 	mux := http.NewServeMux()
 	mux.Handle(cfg.telemetry, metrics)
 	if cfg.enablePprof {

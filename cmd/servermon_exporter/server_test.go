@@ -46,36 +46,6 @@ func TestMetricsEndpoint(t *testing.T) {
 	}
 }
 
-func TestAcceptsGzip(t *testing.T) {
-	for header, want := range map[string]bool{
-		"": false, "gzip": true, "GZIP": true, "deflate, gzip;q=1.0": true, "gzip;q=0": false, "gzip; q=0": false,
-		"br": false, "x-gzip": false, "identity, gzip ; q=0.5": true,
-	} {
-		if got := acceptsGzip(header); got != want {
-			t.Errorf("acceptsGzip(%q) = %v", header, got)
-		}
-	}
-}
-
-func TestMaxRequestsAnswers503(t *testing.T) {
-	e := newTestExporter(t, "--web.max-requests=2")
-	e.run(t, 1)
-	h := newMetricsHandler(e.sampler, 2, e.logger)
-	h.slots <- struct{}{}
-	h.slots <- struct{}{} // two scrapes in flight
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptestRequest(t, "/metrics"))
-	if rec.Code != http.StatusServiceUnavailable {
-		t.Errorf("third concurrent scrape got %d, want 503", rec.Code)
-	}
-	<-h.slots
-	rec = httptest.NewRecorder()
-	h.ServeHTTP(rec, httptestRequest(t, "/metrics"))
-	if rec.Code != http.StatusOK {
-		t.Errorf("scrape after a slot freed got %d, want 200", rec.Code)
-	}
-}
-
 func TestLandingPageAndPprof(t *testing.T) {
 	e := newTestExporter(t)
 	resp, body := e.get(t, "/")

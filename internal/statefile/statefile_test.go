@@ -1,4 +1,4 @@
-package main
+package statefile
 
 import (
 	"bytes"
@@ -14,11 +14,13 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/servermon/servermon_exporter/internal/clock"
 )
 
 var stateT0 = time.Unix(1_700_000_000, 123_456_789)
 
-func fixedClock(t time.Time) func() time.Time { return func() time.Time { return t } }
+func fixedClock(t time.Time) *clock.Fake { return clock.NewFake(t) }
 
 // dirNames lists a directory so tests can assert that nothing was left behind.
 func dirNames(t *testing.T, dir string) []string {
@@ -34,7 +36,7 @@ func dirNames(t *testing.T, dir string) []string {
 	return names
 }
 
-func mustSave(t *testing.T, f *stateFile, payload []byte) {
+func mustSave(t *testing.T, f *File, payload []byte) {
 	t.Helper()
 	if err := f.Save(payload); err != nil {
 		t.Fatalf("Save: %v", err)
@@ -49,7 +51,7 @@ func TestStateRoundTrip(t *testing.T) {
 	}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "forecast.state")
-	f := newStateFile(path, fixedClock(stateT0))
+	f := New(path, fixedClock(stateT0))
 	for _, payload := range [][]byte{{}, []byte("x"), []byte("forecast state\x00\xff"), big} {
 		mustSave(t, f, payload)
 		got, err := f.Load()
@@ -77,7 +79,7 @@ func TestStateRoundTrip(t *testing.T) {
 
 func TestStateRelativePath(t *testing.T) {
 	t.Chdir(t.TempDir())
-	f := newStateFile("state", fixedClock(stateT0))
+	f := New("state", fixedClock(stateT0))
 	mustSave(t, f, []byte("abc"))
 	got, err := f.Load()
 	if err != nil || string(got) != "abc" {
@@ -106,12 +108,12 @@ func TestStateEncodingLayout(t *testing.T) {
 }
 
 func TestStateLoadMissing(t *testing.T) {
-	f := newStateFile(filepath.Join(t.TempDir(), "none"), fixedClock(stateT0))
+	f := New(filepath.Join(t.TempDir(), "none"), fixedClock(stateT0))
 	_, err := f.Load()
 	if !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("err = %v, want fs.ErrNotExist", err)
 	}
-	if errors.Is(err, errCorruptState) {
+	if errors.Is(err, ErrCorrupt) {
 		t.Fatalf("a missing file is reported as corrupt: %v", err)
 	}
 }
@@ -120,8 +122,8 @@ func TestStateLoadMissing(t *testing.T) {
 // with its content intact, to the name derived from the clock.
 func checkMovedAside(t *testing.T, err error, path string, now time.Time, content []byte, wantMsg string) {
 	t.Helper()
-	if !errors.Is(err, errCorruptState) {
-		t.Fatalf("err = %v, want errCorruptState", err)
+	if !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("err = %v, want ErrCorrupt", err)
 	}
 	aside := fmt.Sprintf("%s.corrupt-%d", path, now.Unix())
 	if !strings.Contains(err.Error(), wantMsg) || !strings.Contains(err.Error(), "moved to "+aside) {
@@ -146,7 +148,7 @@ func TestStateLoadTruncatedAtEveryOffset(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "state")
 	now := time.Unix(1_800_000_000, 999_999_999)
-	f := newStateFile(path, fixedClock(now))
+	f := New(path, fixedClock(now))
 	good := encodeState([]byte("some forecast state"), stateT0)
 	for n := 0; n < len(good); n++ {
 		if err := os.WriteFile(path, good[:n], 0o600); err != nil {
@@ -208,7 +210,7 @@ func TestStateLoadReportsWhatIsWrong(t *testing.T) {
 	}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "state")
-	f := newStateFile(path, fixedClock(stateT0))
+	f := New(path, fixedClock(stateT0))
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := os.WriteFile(path, tc.content, 0o600); err != nil {
@@ -222,14 +224,14 @@ func TestStateLoadReportsWhatIsWrong(t *testing.T) {
 
 func TestStateFutureTimestamp(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state")
-	f := newStateFile(path, fixedClock(stateT0))
+	f := New(path, fixedClock(stateT0))
 	for _, ahead := range []time.Duration{-time.Hour, 0, stateMaxSkew} {
-		mustSave(t, newStateFile(path, fixedClock(stateT0.Add(ahead))), []byte("ok"))
+		mustSave(t, New(path, fixedClock(stateT0.Add(ahead))), []byte("ok"))
 		if got, err := f.Load(); err != nil || string(got) != "ok" {
 			t.Fatalf("saved %v ahead: Load = %q, %v", ahead, got, err)
 		}
 	}
-	mustSave(t, newStateFile(path, fixedClock(stateT0.Add(stateMaxSkew+time.Second))), []byte("ok"))
+	mustSave(t, New(path, fixedClock(stateT0.Add(stateMaxSkew+time.Second))), []byte("ok"))
 	content, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -245,8 +247,8 @@ func TestStateMoveAsideNameUsesClock(t *testing.T) {
 	if err := os.WriteFile(path, []byte("garbage that is long enough to hold a header"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, err := newStateFile(path, fixedClock(now)).Load()
-	if !errors.Is(err, errCorruptState) {
+	_, err := New(path, fixedClock(now)).Load()
+	if !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("err = %v", err)
 	}
 	if names := dirNames(t, dir); len(names) != 1 || names[0] != "state.corrupt-1234567890" {
@@ -265,9 +267,9 @@ func TestStateMoveAsideFailure(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(blocker, "x"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	_, err := newStateFile(path, fixedClock(stateT0)).Load()
-	if !errors.Is(err, errCorruptState) || !strings.Contains(err.Error(), "moving it aside failed") {
-		t.Fatalf("err = %v, want errCorruptState saying the move failed", err)
+	_, err := New(path, fixedClock(stateT0)).Load()
+	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "moving it aside failed") {
+		t.Fatalf("err = %v, want ErrCorrupt saying the move failed", err)
 	}
 	var pathErr *os.LinkError
 	if !errors.As(err, &pathErr) {
@@ -281,9 +283,9 @@ func TestStateUnreadableLocation(t *testing.T) {
 	if err := os.WriteFile(notDir, []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	f := newStateFile(filepath.Join(notDir, "state"), fixedClock(stateT0))
+	f := New(filepath.Join(notDir, "state"), fixedClock(stateT0))
 	_, err := f.Load()
-	if err == nil || errors.Is(err, fs.ErrNotExist) || errors.Is(err, errCorruptState) {
+	if err == nil || errors.Is(err, fs.ErrNotExist) || errors.Is(err, ErrCorrupt) {
 		t.Fatalf("Load err = %v, want an I/O error that is neither missing nor corrupt", err)
 	}
 	if err := f.Save([]byte("x")); err == nil {
@@ -293,8 +295,8 @@ func TestStateUnreadableLocation(t *testing.T) {
 
 func TestStatePathIsDirectory(t *testing.T) {
 	path := t.TempDir()
-	_, err := newStateFile(path, fixedClock(stateT0)).Load()
-	if err == nil || errors.Is(err, errCorruptState) {
+	_, err := New(path, fixedClock(stateT0)).Load()
+	if err == nil || errors.Is(err, ErrCorrupt) {
 		t.Fatalf("err = %v, want a read error, not corruption", err)
 	}
 	if _, err := os.Stat(path); err != nil {
@@ -305,7 +307,7 @@ func TestStatePathIsDirectory(t *testing.T) {
 func TestStateSaveIntoMissingDirectory(t *testing.T) {
 	dir := t.TempDir()
 	missing := filepath.Join(dir, "nope")
-	prev := newStateFile(filepath.Join(dir, "state"), fixedClock(stateT0))
+	prev := New(filepath.Join(dir, "state"), fixedClock(stateT0))
 	mustSave(t, prev, []byte("previous"))
 	prev.path = filepath.Join(missing, "state")
 	if err := prev.Save([]byte("new")); err == nil || !errors.Is(err, fs.ErrNotExist) {
@@ -314,7 +316,7 @@ func TestStateSaveIntoMissingDirectory(t *testing.T) {
 	if _, err := os.Stat(missing); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("Save created the directory: %v", err)
 	}
-	got, err := newStateFile(filepath.Join(dir, "state"), fixedClock(stateT0)).Load()
+	got, err := New(filepath.Join(dir, "state"), fixedClock(stateT0)).Load()
 	if err != nil || string(got) != "previous" {
 		t.Fatalf("previous state: %q, %v", got, err)
 	}
@@ -324,17 +326,17 @@ func TestStateFailedSaveKeepsPrevious(t *testing.T) {
 	boom := errors.New("disk full")
 	tests := []struct {
 		name  string
-		setup func(f *stateFile)
+		setup func(f *File)
 	}{
-		{"fsync of the temp file fails", func(f *stateFile) {
+		{"fsync of the temp file fails", func(f *File) {
 			f.fsync = func(*os.File) error { return boom }
 		}},
-		{"payload over the limit", func(f *stateFile) { f.maxPayload = 2 }},
+		{"payload over the limit", func(f *File) { f.maxPayload = 2 }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			f := newStateFile(filepath.Join(dir, "state"), fixedClock(stateT0))
+			f := New(filepath.Join(dir, "state"), fixedClock(stateT0))
 			mustSave(t, f, []byte("previous"))
 			tc.setup(f)
 			if err := f.Save([]byte("next one")); err == nil {
@@ -357,7 +359,7 @@ func TestStateFailedRenameRemovesTemp(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(path, "occupied"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := newStateFile(path, fixedClock(stateT0)).Save([]byte("x")); err == nil {
+	if err := New(path, fixedClock(stateT0)).Save([]byte("x")); err == nil {
 		t.Fatal("Save over a non-empty directory succeeded")
 	}
 	if names := dirNames(t, dir); len(names) != 1 || names[0] != "state" {
@@ -368,7 +370,7 @@ func TestStateFailedRenameRemovesTemp(t *testing.T) {
 func TestStateFsyncsDirectory(t *testing.T) {
 	dir := t.TempDir()
 	var synced []string
-	f := newStateFile(filepath.Join(dir, "state"), fixedClock(stateT0))
+	f := New(filepath.Join(dir, "state"), fixedClock(stateT0))
 	f.fsync = func(file *os.File) error {
 		synced = append(synced, file.Name())
 		return file.Sync()
@@ -392,7 +394,7 @@ func TestStateCrashMidWrite(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "state")
 	now := time.Now()
-	f := newStateFile(path, func() time.Time { return now })
+	f := New(path, fixedClock(now))
 	mustSave(t, f, []byte("good"))
 
 	// What a crash between write and rename leaves: a torn temp file.
@@ -430,7 +432,7 @@ func TestStateCrashMidWrite(t *testing.T) {
 }
 
 func TestStateConcurrentUse(t *testing.T) {
-	f := newStateFile(filepath.Join(t.TempDir(), "state"), time.Now)
+	f := New(filepath.Join(t.TempDir(), "state"), clock.NewSystem())
 	mustSave(t, f, []byte("0"))
 	var wg sync.WaitGroup
 	errs := make(chan error, 40)
@@ -479,5 +481,25 @@ func BenchmarkStateDecode(b *testing.B) {
 		if _, _, err := decodeState(enc, stateMaxPayload); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestCheckWritable(t *testing.T) {
+	dir := t.TempDir()
+	if err := New(filepath.Join(dir, "state"), fixedClock(stateT0)).CheckWritable(); err != nil {
+		t.Errorf("writable directory: %v", err)
+	}
+	if names := dirNames(t, dir); len(names) != 0 {
+		t.Errorf("the check left %v behind", names)
+	}
+	if err := New(filepath.Join(dir, "missing", "state"), fixedClock(stateT0)).CheckWritable(); err == nil {
+		t.Error("a missing directory passed the check")
+	}
+	if err := New(dir, fixedClock(stateT0)).CheckWritable(); err == nil {
+		t.Error("a directory as the state path passed the check")
+	}
+	// No one, root included, creates files in /proc.
+	if err := New("/proc/servermon-state", fixedClock(stateT0)).CheckWritable(); err == nil {
+		t.Error("a directory that takes no files passed the check")
 	}
 }

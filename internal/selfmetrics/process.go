@@ -1,4 +1,4 @@
-package main
+package selfmetrics
 
 import (
 	"bytes"
@@ -9,7 +9,7 @@ import (
 	"syscall"
 	"unsafe"
 
-	"github.com/servermon/servermon_exporter/collector"
+	"github.com/servermon/servermon_exporter/internal/exposition"
 )
 
 // userHZ is the tick rate of /proc/<pid>/stat's times, as procfs (and so client_golang) assumes it.
@@ -199,8 +199,8 @@ func (p *processMetrics) appendMetrics(b []byte) ([]byte, error) {
 		{"process_virtual_memory_max_bytes", "Maximum amount of virtual memory available in bytes.", "gauge", float64(as.Cur), errs[3] == nil},
 	} {
 		if f.ok {
-			b = collector.AppendHeader(b, f.name, f.help, f.typ)
-			b = collector.AppendSample(b, f.name, "", f.v)
+			b = exposition.AppendHeader(b, f.name, f.help, f.typ)
+			b = exposition.AppendSample(b, f.name, "", f.v)
 		}
 	}
 	return b, errors.Join(errs...)

@@ -1,8 +1,11 @@
-package main
+package selfmetrics
 
 import (
 	"bytes"
+	"fmt"
+	"log/slog"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +18,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"github.com/servermon/servermon_exporter/internal/clock"
 )
 
 // TestProcessMetricsMatchClientGolang compares the process_ families with those of client_golang's process
@@ -108,17 +112,15 @@ func TestRuntimeMetricsMatchClientGolang(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	r, err := newRuntimeMetrics(10 * time.Second)
-	if err != nil {
-		t.Fatal(err)
+	m := newMetrics(t, 10*time.Second, 0)
+	m.ObserveSample(clock.Reading{Wall: time.Now()}, nil)
+	if n := m.errors[opProcess]; n != 0 {
+		t.Fatalf("%v process metric errors", n)
 	}
-	r.refresh(time.Now())
-	if r.err != nil {
-		t.Fatal(r.err)
-	}
-	gotLines, wantLines := strings.Split(string(r.text), "\n"), strings.Split(want.String(), "\n")
+	text := string(m.text)
+	gotLines, wantLines := strings.Split(text, "\n"), strings.Split(want.String(), "\n")
 	if len(gotLines) != len(wantLines) {
-		t.Fatalf("%d lines, client_golang %d:\n%s", len(gotLines), len(wantLines), r.text)
+		t.Fatalf("%d lines, client_golang %d:\n%s", len(gotLines), len(wantLines), text)
 	}
 	stable := map[string]bool{"go_gc_gogc_percent": true, "go_gc_gomemlimit_bytes": true, "go_info": true,
 		"go_sched_gomaxprocs_threads": true, "process_max_fds": true, "process_start_time_seconds": true,
@@ -140,24 +142,31 @@ func TestRuntimeMetricsMatchClientGolang(t *testing.T) {
 	}
 }
 
+// newMetrics returns Metrics refreshed every refresh and trimming after trimAfter, closed with the test.
+func newMetrics(tb testing.TB, refresh, trimAfter time.Duration) *Metrics {
+	tb.Helper()
+	m, err := New(refresh, trimAfter, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = m.Close() })
+	return m
+}
+
 // TestRuntimeRefreshFollowsScrapes checks the runtime text is rendered again once it is older than the refresh
 // interval and a scrape has taken it, and after runtimeMaxAge without scrapes.
 func TestRuntimeRefreshFollowsScrapes(t *testing.T) {
-	r, err := newRuntimeMetrics(10 * time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t0 := time.Unix(1.7e9, 0)
+	m := newMetrics(t, 10*time.Second, 0)
 	step := func(at time.Duration, scrape bool, wantLast time.Duration) {
 		t.Helper()
-		r.ObserveSample(t0.Add(at), nil)
+		m.ObserveSample(clock.Reading{Mono: at}, nil)
 		if scrape {
-			if len(r.AppendMetrics(nil)) == 0 {
+			if !strings.Contains(string(m.AppendMetrics(nil)), "go_goroutines ") {
 				t.Fatal("no runtime text")
 			}
 		}
-		if got := r.last.Sub(t0); got != wantLast {
-			t.Errorf("at %s: text rendered at %s, want %s", at, got, wantLast)
+		if m.last != wantLast {
+			t.Errorf("at %s: text rendered at %s, want %s", at, m.last, wantLast)
 		}
 	}
 	step(0, false, 0)                           // first sample renders
@@ -168,50 +177,73 @@ func TestRuntimeRefreshFollowsScrapes(t *testing.T) {
 	step(23*time.Second, false, 23*time.Second) //
 	step(80*time.Second, false, 23*time.Second) // not taken, younger than runtimeMaxAge
 	step(83*time.Second, false, 83*time.Second) // not taken, but a minute old
-	step(82*time.Second, false, 82*time.Second) // the clock went backwards
 }
 
 // TestStartupTrimDoesNotWaitForScrapes: the trim comes trimAfter after the first sample even when nothing scrapes,
 // so the text is not rendered again then.
 func TestStartupTrimDoesNotWaitForScrapes(t *testing.T) {
-	r, err := newRuntimeMetrics(10 * time.Second)
+	m := newMetrics(t, 10*time.Second, DefaultTrimAfter)
+	m.ObserveSample(clock.Reading{}, nil)
+	m.ObserveSample(clock.Reading{Mono: DefaultTrimAfter - time.Second}, nil)
+	if m.trimmed {
+		t.Fatal("trimmed before trimAfter")
+	}
+	m.ObserveSample(clock.Reading{Mono: DefaultTrimAfter}, nil)
+	if !m.trimmed || m.errors[opTrim] != 0 {
+		t.Errorf("not trimmed at trimAfter without scrapes (%v errors)", m.errors[opTrim])
+	}
+	if m.last != 0 {
+		t.Errorf("text rendered again at %s without a scrape", m.last)
+	}
+}
+
+// TestFailuresAreCountedAndLoggedOnce breaks the process metrics (their files closed under them) and checks the
+// failure is counted at every refresh, logged once, and rendered.
+func TestFailuresAreCountedAndLoggedOnce(t *testing.T) {
+	var logs bytes.Buffer
+	m, err := New(time.Second, 0, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t0 := time.Unix(1.7e9, 0)
-	r.ObserveSample(t0, nil)
-	r.ObserveSample(t0.Add(trimAfter-time.Second), nil)
-	if r.trimmed {
-		t.Fatal("trimmed before trimAfter")
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
 	}
-	r.ObserveSample(t0.Add(trimAfter), nil)
-	if !r.trimmed || r.err != nil {
-		t.Errorf("not trimmed at trimAfter without scrapes (err %v)", r.err)
+	for i := range 3 {
+		m.ObserveSample(clock.Reading{Mono: time.Duration(i) * time.Minute}, nil)
+		m.AppendMetrics(nil)
 	}
-	if !r.last.Equal(t0) {
-		t.Errorf("text rendered again at %s without a scrape", r.last.Sub(t0))
+	body := string(m.AppendMetrics(nil))
+	if !strings.Contains(body, `servermon_self_errors_total{operation="process_metrics"} 3`) ||
+		!strings.Contains(body, `servermon_self_errors_total{operation="memory_trim"} 0`) {
+		t.Errorf("error counts not rendered:\n%s", body)
+	}
+	if n := strings.Count(logs.String(), "process_metrics"); n != 1 {
+		t.Errorf("logged %d times, want once:\n%s", n, logs.String())
+	}
+	if strings.Contains(body, "process_resident_memory_bytes") || !strings.Contains(body, "go_goroutines") {
+		t.Errorf("a failed process read must drop its families and keep the others:\n%s", body)
 	}
 }
 
 // BenchmarkRuntimeRefresh is one gathering of the go_, process_ and build-info metrics, done every 10 s.
 func BenchmarkRuntimeRefresh(b *testing.B) {
-	r, err := newRuntimeMetrics(10 * time.Second)
-	if err != nil {
-		b.Fatal(err)
-	}
-	now := time.Unix(1.7e9, 0)
+	m := newMetrics(b, 10*time.Second, 0)
+	now := time.Duration(0)
 	b.ReportAllocs()
 	for b.Loop() {
-		now = now.Add(10 * time.Second)
-		r.served = true // as after a scrape
-		r.refresh(now)
+		now += 10 * time.Second
+		m.AppendMetrics(nil) // as a scrape does, so the next sample refreshes
+		m.ObserveSample(clock.Reading{Mono: now}, nil)
 	}
-	if r.err != nil {
-		b.Fatal(r.err)
+	if m.errors[opProcess] != 0 {
+		b.Fatal("process metrics failed")
 	}
 }
 
-// TestTrimStartupMemory checks the trim runs and lowers the file-backed RSS of this (test) binary.
+// TestTrimStartupMemory checks the trim runs, lowers the file-backed RSS of this (test) binary, and leaves it
+// working: the runtime, maps, interfaces and the process metrics still run afterwards. Run it on a
+// position-independent build too (.ci/run does: go test -buildmode=pie), whose read-only relocated data must not
+// be dropped.
 func TestTrimStartupMemory(t *testing.T) {
 	before := rssFile(t)
 	if err := trimStartupMemory(); err != nil {
@@ -219,6 +251,51 @@ func TestTrimStartupMemory(t *testing.T) {
 	}
 	if after := rssFile(t); after >= before {
 		t.Errorf("file-backed RSS %d kB before the trim, %d kB after", before, after)
+	}
+	runtime.GC()
+	m := newMetrics(t, time.Second, 0)
+	m.ObserveSample(clock.Reading{}, nil)
+	var sb strings.Builder
+	for k, v := range map[string]any{"a": 1, "b": "x", "c": 2.5} {
+		fmt.Fprintf(&sb, "%s=%v;", k, v)
+	}
+	if !strings.Contains(string(m.AppendMetrics(nil)), "process_resident_memory_bytes") || sb.Len() == 0 {
+		t.Error("the process metrics stopped working after the trim")
+	}
+}
+
+func TestCleanExecutableMappings(t *testing.T) {
+	smaps := `5615476f6000-561547e07000 r--p 0072e000 fe:00 42                    /usr/bin/servermon_exporter
+Rss:                5892 kB
+Anonymous:             0 kB
+VmFlags: rd mr mw me sd
+561547e07000-561547fa5000 r--p 00e3f000 fe:00 42                    /usr/bin/servermon_exporter
+Rss:                1636 kB
+Anonymous:          1400 kB
+VmFlags: rd mr mw me ac sd
+561546fc8000-5615476f6000 r-xp 00000000 fe:00 42                    /usr/bin/servermon_exporter
+Anonymous:             0 kB
+VmFlags: rd ex mr mw me sd
+561547fa5000-56154801d000 rw-p 00fdd000 fe:00 42                    /usr/bin/servermon_exporter
+Anonymous:             0 kB
+VmFlags: rd wr mr mw me ac sd
+7f0000000000-7f0000001000 r--p 00000000 fe:00 43                    /usr/lib/other.so
+Anonymous:             0 kB
+VmFlags: rd mr mw me sd
+7f0000002000-7f0000003000 r-xp 00000000 fe:00 42                    /usr/bin/servermon_exporter
+VmFlags: rd ex mr mw me sd
+`
+	got, err := cleanExecutableMappings([]byte(smaps), 42)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The written RELRO segment, the writable data, another file and a mapping without an Anonymous field stay.
+	want := []mapping{{0x5615476f6000, 0x561547e07000}, {0x561546fc8000, 0x5615476f6000}}
+	if !slices.Equal(got, want) {
+		t.Errorf("mappings %x, want %x", got, want)
+	}
+	if _, err := cleanExecutableMappings([]byte("zz-yy r-xp 0 fe:00 42 /x\n"), 42); err == nil {
+		t.Error("a malformed range was accepted")
 	}
 }
 

@@ -1,4 +1,4 @@
-package main
+package selfmetrics
 
 import (
 	"runtime"
@@ -6,7 +6,7 @@ import (
 	"runtime/metrics"
 	"time"
 
-	"github.com/servermon/servermon_exporter/collector"
+	"github.com/servermon/servermon_exporter/internal/exposition"
 )
 
 // goMetrics renders the go_ families of client_golang's Go collector at its defaults (collectors.NewGoCollector()),
@@ -58,7 +58,7 @@ var rmNames = [rmCount]string{
 }
 
 func newGoMetrics() *goMetrics {
-	g := &goMetrics{samples: make([]metrics.Sample, rmCount), info: collector.RenderLabels([]string{"version"}, []string{runtime.Version()})}
+	g := &goMetrics{samples: make([]metrics.Sample, rmCount), info: exposition.Labels([]string{"version"}, []string{runtime.Version()})}
 	for i, name := range rmNames {
 		g.samples[i].Name = name
 	}
@@ -79,12 +79,12 @@ func (g *goMetrics) appendMetrics(b []byte) []byte {
 	debug.ReadGCStats(&g.gc)
 	threads, _ := runtime.ThreadCreateProfile(nil)
 
-	b = collector.AppendHeader(b, "go_gc_duration_seconds", "A summary of the wall-time pause (stop-the-world) duration in garbage collection cycles.", "summary")
+	b = exposition.AppendHeader(b, "go_gc_duration_seconds", "A summary of the wall-time pause (stop-the-world) duration in garbage collection cycles.", "summary")
 	for i, q := range [...]string{"0", "0.25", "0.5", "0.75", "1"} {
-		b = collector.AppendSample(b, "go_gc_duration_seconds", `{quantile="`+q+`"}`, g.gc.PauseQuantiles[i].Seconds())
+		b = exposition.AppendSample(b, "go_gc_duration_seconds", `{quantile="`+q+`"}`, g.gc.PauseQuantiles[i].Seconds())
 	}
-	b = collector.AppendSample(b, "go_gc_duration_seconds_sum", "", g.gc.PauseTotal.Seconds())
-	b = collector.AppendSample(b, "go_gc_duration_seconds_count", "", float64(g.gc.NumGC))
+	b = exposition.AppendSample(b, "go_gc_duration_seconds_sum", "", g.gc.PauseTotal.Seconds())
+	b = exposition.AppendSample(b, "go_gc_duration_seconds_count", "", float64(g.gc.NumGC))
 
 	heapAlloc, tiny := v(rmHeapObjectsBytes), v(rmTinyAllocs)
 	heapInuse := heapAlloc + v(rmHeapUnused)
@@ -122,12 +122,12 @@ func (g *goMetrics) appendMetrics(b []byte) []byte {
 		{"go_sched_gomaxprocs_threads", "The current runtime.GOMAXPROCS setting, or the number of operating system threads that can execute user-level Go code simultaneously. Sourced from /sched/gomaxprocs:threads.", "gauge", v(rmGOMAXPROCS)},
 		{"go_threads", "Number of OS threads created.", "gauge", float64(threads)},
 	} {
-		b = collector.AppendHeader(b, f.name, f.help, f.typ)
+		b = exposition.AppendHeader(b, f.name, f.help, f.typ)
 		labels := ""
 		if f.name == "go_info" {
 			labels = g.info
 		}
-		b = collector.AppendSample(b, f.name, labels, f.v)
+		b = exposition.AppendSample(b, f.name, labels, f.v)
 	}
 	return b
 }

@@ -1,4 +1,8 @@
-package main
+// Package statefile keeps one blob, the forecaster's state, in a file that survives restarts and crashes: written
+// atomically, checksummed, mode 0600, and moved aside rather than trusted or deleted when it does not verify.
+//
+// The file is the one framing layer of the state: the payload inside it carries no checksum of its own.
+package statefile
 
 import (
 	"bytes"
@@ -12,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/servermon/servermon_exporter/internal/clock"
 )
 
 // State file layout, all integers big-endian:
@@ -46,28 +52,28 @@ const (
 	stateStaleTempAge = 10 * time.Minute
 )
 
-// errCorruptState marks a state file that exists but cannot be trusted. Load
+// ErrCorrupt marks a state file that exists but cannot be trusted. Load
 // has moved such a file aside, so the caller can start fresh.
-var errCorruptState = errors.New("corrupt forecast state file")
+var ErrCorrupt = errors.New("corrupt forecast state file")
 
-// stateFile is the on-disk container of the forecast state.
+// File is the on-disk container of the forecast state.
 //
 // Save and Load may be called from several goroutines; they are serialised.
-type stateFile struct {
+type File struct {
 	path       string
-	now        func() time.Time
+	clock      clock.Clock
 	maxPayload int
 	// fsync is (*os.File).Sync, replaceable so tests can fail a write midway.
 	fsync func(*os.File) error
 	mu    sync.Mutex
 }
 
-// newStateFile returns the state file at path; now stamps saves and judges
-// whether a saved-at lies in the future.
-func newStateFile(path string, now func() time.Time) *stateFile {
-	return &stateFile{
+// New returns the state file at path; the clock's wall time stamps saves and
+// judges whether a saved-at lies in the future.
+func New(path string, c clock.Clock) *File {
+	return &File{
 		path:       path,
-		now:        now,
+		clock:      c,
 		maxPayload: stateMaxPayload,
 		fsync:      (*os.File).Sync,
 	}
@@ -137,6 +143,27 @@ func decodeState(b []byte, maxPayload int) ([]byte, time.Time, error) {
 	return b[stateHeaderLen:end], hdr.savedAt, nil
 }
 
+// Path returns the file's path.
+func (f *File) Path() string { return f.path }
+
+// CheckWritable reports, before any Save, whether Save can write the file: its directory exists and takes a new
+// file, and the path is not something other than a regular file.
+func (f *File) CheckWritable() error {
+	dir, base := filepath.Split(f.path)
+	if dir == "" {
+		dir = "."
+	}
+	if st, err := os.Stat(f.path); err == nil && !st.Mode().IsRegular() {
+		return fmt.Errorf("state file %s is not a regular file", f.path)
+	}
+	tmp, err := os.CreateTemp(dir, stateTempPrefix(base)+"check-*")
+	if err != nil {
+		return fmt.Errorf("state file %s cannot be written: %w", f.path, err)
+	}
+	name := tmp.Name()
+	return errors.Join(tmp.Close(), os.Remove(name))
+}
+
 // Save writes payload atomically: temp file in the same directory (mode 0600),
 // write, fsync, rename over path, fsync dir. A crash at any point leaves
 // either the previous good file or the new one, never a torn file at path.
@@ -144,7 +171,7 @@ func decodeState(b []byte, maxPayload int) ([]byte, time.Time, error) {
 // The directory is not created: a missing one is a configuration error. Temp
 // files left behind by a crash are removed once older than stateStaleTempAge;
 // failing to remove them does not fail the Save.
-func (f *stateFile) Save(payload []byte) error {
+func (f *File) Save(payload []byte) error {
 	if len(payload) > f.maxPayload {
 		return fmt.Errorf("save forecast state: payload of %d bytes exceeds the limit of %d", len(payload), f.maxPayload)
 	}
@@ -168,7 +195,7 @@ func (f *stateFile) Save(payload []byte) error {
 		_ = os.Remove(tmpName)
 		return fmt.Errorf("save forecast state to %s: %w", f.path, err)
 	}
-	if _, err := tmp.Write(encodeState(payload, f.now())); err != nil {
+	if _, err := tmp.Write(encodeState(payload, f.clock.Now().Wall)); err != nil {
 		return fail(err)
 	}
 	if err := f.fsync(tmp); err != nil {
@@ -199,13 +226,13 @@ func (f *stateFile) Save(payload []byte) error {
 // operator knows where they come from and globs on the real name skip them.
 func stateTempPrefix(base string) string { return "." + base + ".tmp-" }
 
-func (f *stateFile) removeStaleTemps(dir, base string) {
+func (f *File) removeStaleTemps(dir, base string) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return
 	}
 	prefix := stateTempPrefix(base)
-	cutoff := f.now().Add(-stateStaleTempAge)
+	cutoff := f.clock.Now().Wall.Add(-stateStaleTempAge)
 	for _, e := range entries {
 		if !e.Type().IsRegular() || !strings.HasPrefix(e.Name(), prefix) {
 			continue
@@ -222,10 +249,10 @@ func (f *stateFile) removeStaleTemps(dir, base string) {
 // length mismatch, checksum mismatch, truncated, saved-at more than
 // stateMaxSkew in the future) it renames the file aside to
 // `<path>.corrupt-<unix seconds>` (replacing an older one of the same second)
-// and returns an error wrapping errCorruptState saying what was wrong and where
+// and returns an error wrapping ErrCorrupt saying what was wrong and where
 // it was moved. Errors opening or reading the file (permissions, I/O) are
 // returned as they are and leave the file in place.
-func (f *stateFile) Load() ([]byte, error) {
+func (f *File) Load() ([]byte, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 
@@ -263,7 +290,7 @@ func (f *stateFile) Load() ([]byte, error) {
 	if err != nil {
 		return nil, f.moveAside(err)
 	}
-	if now := f.now(); savedAt.After(now.Add(stateMaxSkew)) {
+	if now := f.clock.Now().Wall; savedAt.After(now.Add(stateMaxSkew)) {
 		return nil, f.moveAside(fmt.Errorf("saved at %s, %s in the future", savedAt.UTC().Format(time.RFC3339), savedAt.Sub(now).Round(time.Second)))
 	}
 	return payload, nil
@@ -271,10 +298,10 @@ func (f *stateFile) Load() ([]byte, error) {
 
 // moveAside keeps a bad file for inspection instead of deleting it, and out of
 // the way so the next Save and the next start are not blocked by it.
-func (f *stateFile) moveAside(problem error) error {
-	aside := fmt.Sprintf("%s.corrupt-%d", f.path, f.now().Unix())
+func (f *File) moveAside(problem error) error {
+	aside := fmt.Sprintf("%s.corrupt-%d", f.path, f.clock.Now().Wall.Unix())
 	if err := os.Rename(f.path, aside); err != nil {
-		return fmt.Errorf("%w %s: %v; moving it aside failed: %w", errCorruptState, f.path, problem, err)
+		return fmt.Errorf("%w %s: %v; moving it aside failed: %w", ErrCorrupt, f.path, problem, err)
 	}
-	return fmt.Errorf("%w %s: %v; moved to %s", errCorruptState, f.path, problem, aside)
+	return fmt.Errorf("%w %s: %v; moved to %s", ErrCorrupt, f.path, problem, aside)
 }

@@ -1,0 +1,51 @@
+package collector
+
+// Target declares a gauge family as a forecast target. The forecaster keeps one forecast series per gauge of the
+// family: one for a host-wide family, one per label set (a disk, a mount) otherwise. Each target is declared once,
+// next to the family it forecasts; the forecaster, the flags, the state file and the docs read it from Targets.
+type Target struct {
+	// Name identifies the target: the label target="<Name>" of the forecast's own metrics, and the family
+	// servermon_forecast_<Name> of its forecasts.
+	Name string
+	// Title names what is forecast for people, on the forecast page and in logs, e.g. "Memory usage".
+	Title string
+	// Min and Max bound the forecasts and their intervals: 0 and 1 for a ratio, 0 and +Inf for a rate.
+	Min, Max float64
+	// ThresholdFlag, when set, gives the target a time until threshold: --forecast.threshold.<ThresholdFlag>
+	// sets the level, ThresholdDefault by default. Several targets may share one flag.
+	ThresholdFlag    string
+	ThresholdDefault float64
+	// Group, for a per-device target, is the kind of device whose forecast series are capped together; nil for a
+	// host-wide target.
+	Group *SeriesGroup
+}
+
+// PerDevice reports whether the target has one series per device rather than one for the host.
+func (t *Target) PerDevice() bool { return t.Group != nil }
+
+// SeriesGroup is a kind of device (disks) whose forecast series are capped together by
+// --forecast.max-<Name>-series, so that a host with hundreds of devices cannot crowd out its host-wide forecasts.
+type SeriesGroup struct {
+	// Name is the group's name in the flag.
+	Name string
+	// DefaultMax is the flag's default; Per says how many series a device has, for its help.
+	DefaultMax int
+	Per        string
+}
+
+// Targets returns every forecast target, host-wide ones first. The slice is new; the targets are shared and must
+// not be modified.
+func Targets() []*Target {
+	return []*Target{cpuUsageTarget, memoryUsageTarget, swapUsageTarget, load1Target,
+		diskUtilTarget, diskReadTarget, diskWriteTarget}
+}
+
+// TargetByName returns the target called name, or nil.
+func TargetByName(name string) *Target {
+	for _, t := range Targets() {
+		if t.Name == name {
+			return t
+		}
+	}
+	return nil
+}
