@@ -12,7 +12,7 @@ var (
 // render appends the whole exposition of the latest sample: observed gauges (window average, then peak), the
 // collectors' own health, the sampler's settings and every observer's families.
 func (s *Sampler) render(b []byte) []byte {
-	since := s.store.offset(s.store.now.Add(-s.cfg.Window))
+	since := s.store.offset(s.cfg.windowStart(s.store.now))
 	for _, fg := range s.store.families {
 		sampledEvery := s.cfg.Interval
 		if fg.family.Slow {

@@ -57,6 +57,17 @@ func (c SamplerConfig) Validate() error {
 	return nil
 }
 
+// windowStart returns the time after which the samples of the window ending at now were taken: those of the last
+// ⌈Window/Interval⌉ ticks. Ticks jitter (timer wake-ups, a late or early sample), so cutting at now − Window would
+// sometimes keep the sample of one tick more, and a window of 60 intervals would cover 61. The cut lies half an
+// interval after the oldest tick's nominal time instead, which keeps exactly those ticks as long as the jitter of
+// two ticks differs by less than half an interval. A sample after a missed tick covers both intervals, so the
+// window still spans the same time with one sample less.
+func (c SamplerConfig) windowStart(now time.Time) time.Time {
+	ticks := (c.Window + c.Interval - 1) / c.Interval
+	return now.Add(c.Interval/2 - time.Duration(ticks)*c.Interval)
+}
+
 // slowIntervals returns the number of sample intervals between two reads of a SlowSource: SlowInterval rounded to
 // whole intervals, at least one, and at most half the window so that every window holds two reads.
 func (c SamplerConfig) slowIntervals() int {
@@ -279,7 +290,7 @@ func (s *Sampler) Sample() {
 			st.src.Update(s.store)
 		}
 	}
-	s.store.expire(now.Add(-s.cfg.Window))
+	s.store.expire(s.cfg.windowStart(now))
 	for _, o := range s.observers {
 		o.ObserveSample(now, s.store)
 	}
