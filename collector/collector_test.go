@@ -78,9 +78,10 @@ func TestTwoSnapshots(t *testing.T) {
 		"servermon_memory_available_bytes":  3000000 * 1024,
 		"servermon_swap_total_bytes":        2000000 * 1024,
 		"servermon_swap_usage_ratio":        0.375, // mean of 1 − 1.5/2 and 1 − 1/2
-		"servermon_load1":                   1.0,
-		"servermon_load5":                   0.5,
-		"servermon_load15":                  0.325,
+		// loadavg: t1's values, not a mean with t0's (node_load1's semantics).
+		"servermon_load1":  1.5,
+		"servermon_load5":  0.6,
+		"servermon_load15": 0.35,
 		// PSI: Δtotal µs / 10 s.
 		`servermon_pressure_stalled_ratio{resource="cpu",kind="some"}`:    0.05,
 		`servermon_pressure_stalled_ratio{resource="cpu",kind="full"}`:    0.12,
@@ -146,15 +147,22 @@ func itoa(i int) string { return strconv.Itoa(i) }
 
 func TestWindowForgetsOldSamples(t *testing.T) {
 	p := newFakeProc(t, "t0")
-	s := newTestSampler(t, allSources(t, p.dir)[2:3], time.Second, 10*time.Second) // load
-	p.write("loadavg", "9.00 1.00 1.00 1/1 1\n")
+	s := newTestSampler(t, allSources(t, p.dir)[1:2], time.Second, 10*time.Second) // memory
+	meminfo := func(availableKB int) {
+		p.write("meminfo", "MemTotal: 1000000 kB\nMemFree: 0 kB\nMemAvailable: "+itoa(availableKB)+" kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\n")
+	}
+	meminfo(100000) // 90 % used
 	s.Sample()
-	p.write("loadavg", "1.00 1.00 1.00 1/1 1\n")
-	for range 10 {
+	meminfo(900000) // 10 % used
+	for i := 1; i <= 10; i++ {
 		s.clock.Advance(time.Second)
 		s.Sample()
+		if i == 9 {
+			// The first sample's 0.9 is still one of the window's 10.
+			expectSamples(t, s.metrics(t), map[string]float64{"servermon_memory_usage_ratio": 0.18, "servermon_memory_usage_peak_ratio": 0.9})
+		}
 	}
-	expectSamples(t, s.metrics(t), map[string]float64{"servermon_load1": 1})
+	expectSamples(t, s.metrics(t), map[string]float64{"servermon_memory_usage_ratio": 0.1, "servermon_memory_usage_peak_ratio": 0.1})
 }
 
 func TestGzipExpositionMatchesPlain(t *testing.T) {

@@ -19,6 +19,10 @@ func (s *Sampler) render(b []byte) []byte {
 			sampledEvery *= time.Duration(s.cfg.slowIntervals())
 		}
 		suffixes := s.helpSuffixes(sampledEvery)
+		if fg.family.Latest {
+			b = appendLatest(b, fg, since, suffixes[2])
+			continue
+		}
 		b = appendFamily(b, fg, since, false, suffixes[0])
 		if fg.family.PeakName != "" {
 			b = appendFamily(b, fg, since, true, suffixes[1])
@@ -46,16 +50,16 @@ func (s *Sampler) render(b []byte) []byte {
 	return b
 }
 
-// helpSuffixes returns the sentences that end the HELP of an average and of a peak of values sampled every
-// sampledEvery, built once per distinct spacing.
-func (s *Sampler) helpSuffixes(sampledEvery time.Duration) [2]string {
+// helpSuffixes returns the sentences that end the HELP of an average, of a peak and of a latest value (Family.Latest)
+// of values sampled every sampledEvery, built once per distinct spacing.
+func (s *Sampler) helpSuffixes(sampledEvery time.Duration) [3]string {
 	if v, ok := s.suffixes[sampledEvery]; ok {
 		return v
 	}
 	over := " over the last " + FormatDuration(s.cfg.Window) + " of values sampled every " + FormatDuration(sampledEvery) + "."
-	v := [2]string{" Average" + over, " Maximum" + over}
+	v := [3]string{" Average" + over, " Maximum" + over, " Latest value, sampled every " + FormatDuration(sampledEvery) + "."}
 	if s.suffixes == nil {
-		s.suffixes = map[time.Duration][2]string{}
+		s.suffixes = map[time.Duration][3]string{}
 	}
 	s.suffixes[sampledEvery] = v
 	return v
@@ -83,6 +87,23 @@ func appendFamily(b []byte, fg *familyGauges, since int64, peak bool, helpSuffix
 			v = max
 		}
 		b = AppendSample(b, name, g.labelText, v)
+	}
+	return b
+}
+
+// appendLatest appends the newest value in the window of every gauge of a Latest family that has one.
+func appendLatest(b []byte, fg *familyGauges, since int64, helpSuffix string) []byte {
+	header := false
+	for _, g := range fg.gauges {
+		v, ok := g.newest(since)
+		if !ok {
+			continue
+		}
+		if !header {
+			b = AppendHeader(b, fg.family.Name, fg.family.Help+helpSuffix, "gauge")
+			header = true
+		}
+		b = AppendSample(b, fg.family.Name, g.labelText, v)
 	}
 	return b
 }

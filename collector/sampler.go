@@ -117,7 +117,7 @@ type Sampler struct {
 	store *Store
 
 	cache    exposition
-	suffixes map[time.Duration][2]string // HELP endings by spacing of the values (helpSuffixes)
+	suffixes map[time.Duration][3]string // HELP endings by spacing of the values (helpSuffixes)
 }
 
 type exposition struct {
