@@ -100,6 +100,17 @@ func TestTwoSnapshots(t *testing.T) {
 		`servermon_disk_queue_length{device="sda"}`:           1.2,
 		`servermon_disk_utilization_ratio{device="sda"}`:      0.5,
 		`servermon_disk_utilization_peak_ratio{device="sda"}`: 0.5,
+		// d/s = 50/10, dkB/s = 20000·512/10 B, d_await = 300 ms/50, f/s = 20/10, f_await = 60 ms/20.
+		`servermon_disk_discards_per_second{device="sda"}`:      5,
+		`servermon_disk_discard_bytes_per_second{device="sda"}`: 1024000,
+		`servermon_disk_discard_await_seconds{device="sda"}`:    0.006,
+		`servermon_disk_flushes_per_second{device="sda"}`:       2,
+		`servermon_disk_flush_await_seconds{device="sda"}`:      0.003,
+		// nvme0n1's lines have the discard fields but not the flush ones (18 fields, Linux 4.18 to 5.4).
+		`servermon_disk_discards_per_second{device="nvme0n1"}`:   0,
+		`servermon_disk_discard_await_seconds{device="nvme0n1"}`: 0,
+		// sdc's have neither (14 fields, before 4.18): its other rates are there.
+		`servermon_disk_reads_per_second{device="sdc"}`:       5,
 		`servermon_disk_reads_per_second{device="nvme0n1"}`:   0,
 		`servermon_disk_read_await_seconds{device="nvme0n1"}`: 0, // no reads: 0, as iostat prints
 		`servermon_disk_utilization_ratio{device="nvme0n1"}`:  0,
@@ -115,6 +126,11 @@ func TestTwoSnapshots(t *testing.T) {
 	// Partitions, loop devices are excluded by default; dm-0's counters went backwards, so it has no rate yet.
 	expectAbsent(t, got, `servermon_disk_reads_per_second{device="sda1"}`, `servermon_disk_reads_per_second{device="loop0"}`,
 		`servermon_disk_reads_per_second{device="nvme0n1p1"}`, `servermon_disk_reads_per_second{device="dm-0"}`)
+	// Fields the kernel does not have are absent, not 0.
+	expectAbsent(t, got, `servermon_disk_flushes_per_second{device="nvme0n1"}`, `servermon_disk_flush_await_seconds{device="nvme0n1"}`,
+		`servermon_disk_discards_per_second{device="sdc"}`, `servermon_disk_discard_bytes_per_second{device="sdc"}`,
+		`servermon_disk_discard_await_seconds{device="sdc"}`, `servermon_disk_flushes_per_second{device="sdc"}`,
+		`servermon_disk_flush_await_seconds{device="sdc"}`)
 }
 
 func TestPeakCatchesBurstBetweenScrapes(t *testing.T) {

@@ -100,11 +100,17 @@ func TestDevicesComeAndGo(t *testing.T) {
 	if _, ok := s.metrics(t)[`servermon_disk_utilization_ratio{device="sda"}`]; !ok {
 		t.Fatal("sda missing")
 	}
+	if _, ok := s.metrics(t)[`servermon_disk_discards_per_second{device="nvme0n1"}`]; !ok {
+		t.Fatal("nvme0n1's discards missing")
+	}
+	// nvme0n1 is now listed without the discard fields (as after a driver change): its discard series go.
 	p.write("diskstats", "   8      16 sdb 10 0 80 1 0 0 0 0 0 1 1\n 259 0 nvme0n1 2000 0 160000 1000 3000 0 240000 6000 0 4000 7000\n")
 	s.clock.Advance(time.Second)
 	s.Sample()
 	got := s.metrics(t)
-	expectAbsent(t, got, `servermon_disk_utilization_ratio{device="sda"}`, `servermon_disk_reads_per_second{device="sda"}`)
+	expectAbsent(t, got, `servermon_disk_utilization_ratio{device="sda"}`, `servermon_disk_reads_per_second{device="sda"}`,
+		`servermon_disk_discard`)
+	expectSamples(t, got, map[string]float64{`servermon_disk_reads_per_second{device="nvme0n1"}`: 0})
 	expectAbsent(t, got, `servermon_disk_utilization_ratio{device="sdb"}`) // one sample: no rate yet
 	p.write("diskstats", "   8      16 sdb 20 0 160 2 0 0 0 0 0 501 1\n 259 0 nvme0n1 2000 0 160000 1000 3000 0 240000 6000 0 4000 7000\n")
 	s.clock.Advance(time.Second)
