@@ -80,12 +80,12 @@ func (f *procFile) open() error {
 	}
 	onProcfs := st.Type == procSuperMagic
 	if !onProcfs {
-		var st syscall.Stat_t
-		if err := syscall.Fstat(fd, &st); err != nil {
+		var id syscall.Stat_t
+		if err := syscall.Fstat(fd, &id); err != nil {
 			file.Close()
 			return fmt.Errorf("stat %s: %w", f.path, err)
 		}
-		f.dev, f.ino = uint64(st.Dev), uint64(st.Ino) // not uint64 on every architecture
+		f.dev, f.ino = uint64(id.Dev), uint64(id.Ino) // not uint64 on every architecture
 		if f.cpath == nil {
 			f.cpath = append([]byte(f.path), 0)
 		}
