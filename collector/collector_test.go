@@ -76,9 +76,10 @@ func TestTwoSnapshots(t *testing.T) {
 		"servermon_memory_available_bytes":  3000000 * 1024,
 		"servermon_swap_total_bytes":        2000000 * 1024,
 		"servermon_swap_usage_ratio":        0.375, // mean of 1 − 1.5/2 and 1 − 1/2
-		"servermon_load1":                   1.0,
-		"servermon_load5":                   0.5,
-		"servermon_load15":                  0.325,
+		// loadavg: t1's values, not a mean with t0's (node_load1's semantics).
+		"servermon_load1":  1.5,
+		"servermon_load5":  0.6,
+		"servermon_load15": 0.35,
 		// PSI: Δtotal µs / 10 s.
 		`servermon_pressure_stalled_ratio{resource="cpu",kind="some"}`:    0.05,
 		`servermon_pressure_stalled_ratio{resource="cpu",kind="full"}`:    0.12,
@@ -97,6 +98,17 @@ func TestTwoSnapshots(t *testing.T) {
 		`servermon_disk_queue_length{device="sda"}`:           1.2,
 		`servermon_disk_utilization_ratio{device="sda"}`:      0.5,
 		`servermon_disk_utilization_peak_ratio{device="sda"}`: 0.5,
+		// d/s = 50/10, dkB/s = 20000·512/10 B, d_await = 300 ms/50, f/s = 20/10, f_await = 60 ms/20.
+		`servermon_disk_discards_per_second{device="sda"}`:      5,
+		`servermon_disk_discard_bytes_per_second{device="sda"}`: 1024000,
+		`servermon_disk_discard_await_seconds{device="sda"}`:    0.006,
+		`servermon_disk_flushes_per_second{device="sda"}`:       2,
+		`servermon_disk_flush_await_seconds{device="sda"}`:      0.003,
+		// nvme0n1's lines have the discard fields but not the flush ones (18 fields, Linux 4.18 to 5.4).
+		`servermon_disk_discards_per_second{device="nvme0n1"}`:   0,
+		`servermon_disk_discard_await_seconds{device="nvme0n1"}`: 0,
+		// sdc's have neither (14 fields, before 4.18): its other rates are there.
+		`servermon_disk_reads_per_second{device="sdc"}`:       5,
 		`servermon_disk_reads_per_second{device="nvme0n1"}`:   0,
 		`servermon_disk_read_await_seconds{device="nvme0n1"}`: 0, // no reads: 0, as iostat prints
 		`servermon_disk_utilization_ratio{device="nvme0n1"}`:  0,
@@ -112,11 +124,16 @@ func TestTwoSnapshots(t *testing.T) {
 	// Partitions, loop devices are excluded by default; dm-0's counters went backwards, so it has no rate yet.
 	expectAbsent(t, got, `servermon_disk_reads_per_second{device="sda1"}`, `servermon_disk_reads_per_second{device="loop0"}`,
 		`servermon_disk_reads_per_second{device="nvme0n1p1"}`, `servermon_disk_reads_per_second{device="dm-0"}`)
+	// Fields the kernel does not have are absent, not 0.
+	expectAbsent(t, got, `servermon_disk_flushes_per_second{device="nvme0n1"}`, `servermon_disk_flush_await_seconds{device="nvme0n1"}`,
+		`servermon_disk_discards_per_second{device="sdc"}`, `servermon_disk_discard_bytes_per_second{device="sdc"}`,
+		`servermon_disk_discard_await_seconds{device="sdc"}`, `servermon_disk_flushes_per_second{device="sdc"}`,
+		`servermon_disk_flush_await_seconds{device="sdc"}`)
 }
 
 func TestPeakCatchesBurstBetweenScrapes(t *testing.T) {
 	p := newFakeProc(t, "t0")
-	src := allSources(t, p.dir)[:1] // cpu
+	src := sourcesNamed(t, p.dir, "cpu")
 	s := newTestSampler(t, src, time.Second, time.Minute)
 	user, idle := 10000, 80000
 	write := func() {
@@ -144,15 +161,22 @@ func itoa(i int) string { return strconv.Itoa(i) }
 
 func TestWindowForgetsOldSamples(t *testing.T) {
 	p := newFakeProc(t, "t0")
-	s := newTestSampler(t, allSources(t, p.dir)[2:3], time.Second, 10*time.Second) // load
-	p.write("loadavg", "9.00 1.00 1.00 1/1 1\n")
+	s := newTestSampler(t, sourcesNamed(t, p.dir, "memory"), time.Second, 10*time.Second)
+	meminfo := func(availableKB int) {
+		p.write("meminfo", "MemTotal: 1000000 kB\nMemFree: 0 kB\nMemAvailable: "+itoa(availableKB)+" kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\n")
+	}
+	meminfo(100000) // 90 % used
 	s.Sample()
-	p.write("loadavg", "1.00 1.00 1.00 1/1 1\n")
-	for range 10 {
+	meminfo(900000) // 10 % used
+	for i := 1; i <= 10; i++ {
 		s.clock.Advance(time.Second)
 		s.Sample()
+		if i == 9 {
+			// The first sample's 0.9 is still one of the window's 10.
+			expectSamples(t, s.metrics(t), map[string]float64{"servermon_memory_usage_ratio": 0.18, "servermon_memory_usage_peak_ratio": 0.9})
+		}
 	}
-	expectSamples(t, s.metrics(t), map[string]float64{"servermon_load1": 1})
+	expectSamples(t, s.metrics(t), map[string]float64{"servermon_memory_usage_ratio": 0.1, "servermon_memory_usage_peak_ratio": 0.1})
 }
 
 // TestCollectorTable checks the table against the sources it builds, and the forecast targets against the

@@ -46,6 +46,25 @@ var (
 		PeakName: "servermon_disk_utilization_peak_ratio",
 		PeakHelp: "Highest per-interval share of time the device had IO in flight (iostat %util, as a ratio).",
 		Max:      1, Target: diskUtilTarget}
+	// Kernels before 4.18 have no discard fields in /proc/diskstats, before 5.5 no flush fields; the families are
+	// then absent for the device rather than 0.
+	diskDiscardsFamily = &Family{Name: "servermon_disk_discards_per_second", LabelNames: diskLabels,
+		Help: "Discard requests completed per second (iostat d/s)."}
+	diskDiscardBytesFamily = &Family{Name: "servermon_disk_discard_bytes_per_second", LabelNames: diskLabels,
+		Help: "Bytes discarded per second (iostat dkB/s, in bytes)."}
+	diskDiscardAwaitFamily = &Family{Name: "servermon_disk_discard_await_seconds", LabelNames: diskLabels,
+		Help: "Mean time a completed discard took, queueing included (iostat d_await, in seconds; 0 without discards)."}
+	diskFlushesFamily = &Family{Name: "servermon_disk_flushes_per_second", LabelNames: diskLabels,
+		Help: "Flush requests completed per second (iostat f/s)."}
+	diskFlushAwaitFamily = &Family{Name: "servermon_disk_flush_await_seconds", LabelNames: diskLabels,
+		Help: "Mean time a completed flush took, queueing included (iostat f_await, in seconds; 0 without flushes)."}
+)
+
+// Field counts of a /proc/diskstats line (major, minor and name included) from which it has the discard fields
+// (Linux 4.18) and the flush fields (5.5).
+const (
+	diskstatsDiscardFields = 18
+	diskstatsFlushFields   = 20
 )
 
 // DiskConfig selects the devices of the disk collector.
@@ -65,6 +84,9 @@ func (c DiskConfig) wants(device string) bool {
 
 type diskGauges struct {
 	readBytes, writeBytes, reads, writes, readAwait, writeAwait, queue, util *Gauge
+	// nil where the device's lines lack the fields
+	discards, discardBytes, discardAwait *Gauge
+	flushes, flushAwait                  *Gauge
 }
 
 // diskDevice is one line of /proc/diskstats across readings. Devices are keyed by name, so the name is allocated
@@ -73,10 +95,12 @@ type diskDevice struct {
 	name   string
 	wanted bool // passes the include/exclude filters, decided once
 	seen   uint64
-	// cur was read at reading curSeq, prev at prevSeq; a rate needs prevSeq = curSeq-1.
-	cur, prev       blockdevice.IOStats
-	curSeq, prevSeq uint64
-	gauges          *diskGauges
+	// cur was read at reading curSeq, prev at prevSeq; a rate needs prevSeq = curSeq-1. curFields and prevFields
+	// are their lines' field counts (diskLine.count).
+	cur, prev             blockdevice.IOStats
+	curSeq, prevSeq       uint64
+	curFields, prevFields int
+	gauges                *diskGauges
 }
 
 type diskSource struct {
@@ -117,13 +141,13 @@ func (d *diskSource) Read(now time.Duration) error {
 		}
 		// A device listed twice keeps its last line, as a map keyed by name would.
 		if dev.wanted && dev.seen == seq {
-			dev.cur = l.stats
+			dev.cur, dev.curFields = l.stats, l.count
 			continue
 		}
 		dev.seen = seq
 		if dev.wanted {
-			dev.prev, dev.prevSeq = dev.cur, dev.curSeq
-			dev.cur, dev.curSeq = l.stats, seq
+			dev.prev, dev.prevSeq, dev.prevFields = dev.cur, dev.curSeq, dev.curFields
+			dev.cur, dev.curSeq, dev.curFields = l.stats, seq, l.count
 		}
 	}
 	for name, dev := range d.devices {
@@ -172,8 +196,9 @@ func (d *diskSource) Update(st *Store) {
 		if dev.gauges == nil {
 			dev.gauges = newDiskGauges(st, dev.name)
 		}
+		dev.gauges.fit(st, dev.name, dev.curFields)
 		if dev.prevSeq == d.seq-1 && dev.prevSeq > 0 {
-			dev.gauges.observe(st, &dev.cur, &dev.prev, dt)
+			dev.gauges.observe(st, &dev.cur, &dev.prev, min(dev.curFields, dev.prevFields), dt)
 		}
 	}
 }
@@ -191,29 +216,69 @@ func newDiskGauges(st *Store, device string) *diskGauges {
 	}
 }
 
+// fit creates the discard and flush gauges when the device's line has their fields, and removes them when it no
+// longer has (a device re-created by an older driver, or a fake tree).
+func (g *diskGauges) fit(st *Store, device string, fields int) {
+	switch hasDiscards := fields >= diskstatsDiscardFields; {
+	case hasDiscards && g.discards == nil:
+		g.discards = st.Gauge(diskDiscardsFamily, device)
+		g.discardBytes = st.Gauge(diskDiscardBytesFamily, device)
+		g.discardAwait = st.Gauge(diskDiscardAwaitFamily, device)
+	case !hasDiscards && g.discards != nil:
+		for _, x := range [...]*Gauge{g.discards, g.discardBytes, g.discardAwait} {
+			st.Remove(x)
+		}
+		g.discards, g.discardBytes, g.discardAwait = nil, nil, nil
+	}
+	switch hasFlushes := fields >= diskstatsFlushFields; {
+	case hasFlushes && g.flushes == nil:
+		g.flushes = st.Gauge(diskFlushesFamily, device)
+		g.flushAwait = st.Gauge(diskFlushAwaitFamily, device)
+	case !hasFlushes && g.flushes != nil:
+		st.Remove(g.flushes)
+		st.Remove(g.flushAwait)
+		g.flushes, g.flushAwait = nil, nil
+	}
+}
+
 func (g *diskGauges) remove(st *Store) {
-	for _, x := range [...]*Gauge{g.readBytes, g.writeBytes, g.reads, g.writes, g.readAwait, g.writeAwait, g.queue, g.util} {
+	for _, x := range [...]*Gauge{g.readBytes, g.writeBytes, g.reads, g.writes, g.readAwait, g.writeAwait, g.queue, g.util,
+		g.discards, g.discardBytes, g.discardAwait, g.flushes, g.flushAwait} {
 		st.Remove(x)
 	}
 }
 
-// observe records one interval with the iostat -x formulas, Δ over the interval and dt in seconds:
+// observe records one interval with the iostat -x formulas (sysstat's iostat.c), Δ over the interval and dt in
+// seconds:
 //
-//	r/s = Δreads/dt            rkB/s = Δread_sectors·512/dt   r_await = Δread_ticks/Δreads (ms)
-//	w/s = Δwrites/dt           wkB/s = Δwrite_sectors·512/dt  w_await = Δwrite_ticks/Δwrites (ms)
-//	aqu-sz = Δweighted_io_ticks/(dt·1000)                      %util = Δio_ticks/(dt·1000)
+//	r/s = Δreads/dt            rkB/s = Δread_sectors·512/dt     r_await = Δread_ticks/Δreads (ms)
+//	w/s = Δwrites/dt           wkB/s = Δwrite_sectors·512/dt    w_await = Δwrite_ticks/Δwrites (ms)
+//	d/s = Δdiscards/dt         dkB/s = Δdiscard_sectors·512/dt  d_await = Δdiscard_ticks/Δdiscards (ms)
+//	f/s = Δflushes/dt                                           f_await = Δflush_ticks/Δflushes (ms)
+//	aqu-sz = Δweighted_io_ticks/(dt·1000)                        %util = Δio_ticks/(dt·1000)
 //
+// The discard and flush values need fields that the two readings' lines both have (fields, the smaller count).
 // If any counter went backwards (device re-created, 32-bit wrap) the interval is skipped.
-func (g *diskGauges) observe(st *Store, c, p *blockdevice.IOStats, dt float64) {
+func (g *diskGauges) observe(st *Store, c, p *blockdevice.IOStats, fields int, dt float64) {
 	if dt <= 0 {
 		return
 	}
-	var d [8]float64
-	for i, pair := range [8][2]uint64{
+	n := 8
+	switch {
+	case fields >= diskstatsFlushFields && g.flushes != nil:
+		n = 13
+	case fields >= diskstatsDiscardFields && g.discards != nil:
+		n = 11
+	}
+	pairs := [13][2]uint64{
 		{c.ReadIOs, p.ReadIOs}, {c.ReadSectors, p.ReadSectors}, {c.ReadTicks, p.ReadTicks},
 		{c.WriteIOs, p.WriteIOs}, {c.WriteSectors, p.WriteSectors}, {c.WriteTicks, p.WriteTicks},
 		{c.WeightedIOTicks, p.WeightedIOTicks}, {c.IOsTotalTicks, p.IOsTotalTicks},
-	} {
+		{c.DiscardIOs, p.DiscardIOs}, {c.DiscardSectors, p.DiscardSectors}, {c.DiscardTicks, p.DiscardTicks},
+		{c.FlushRequestsCompleted, p.FlushRequestsCompleted}, {c.TimeSpentFlushing, p.TimeSpentFlushing},
+	}
+	var d [13]float64
+	for i, pair := range pairs[:n] {
 		v, ok := counterDelta(pair[0], pair[1])
 		if !ok {
 			return
@@ -229,4 +294,15 @@ func (g *diskGauges) observe(st *Store, c, p *blockdevice.IOStats, dt float64) {
 	st.Observe(g.writeAwait, writeTicks/1000, writes)
 	st.Observe(g.queue, weighted/1000, dt)
 	st.Observe(g.util, ioTicks/1000, dt)
+	if n >= 11 {
+		discards, discardSectors, discardTicks := d[8], d[9], d[10]
+		st.Observe(g.discards, discards, dt)
+		st.Observe(g.discardBytes, discardSectors*sectorBytes, dt)
+		st.Observe(g.discardAwait, discardTicks/1000, discards)
+	}
+	if n == 13 {
+		flushes, flushTicks := d[11], d[12]
+		st.Observe(g.flushes, flushes, dt)
+		st.Observe(g.flushAwait, flushTicks/1000, flushes)
+	}
 }

@@ -2,6 +2,8 @@ package collector
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -102,11 +104,17 @@ func TestDevicesComeAndGo(t *testing.T) {
 	if _, ok := s.metrics(t)[`servermon_disk_utilization_ratio{device="sda"}`]; !ok {
 		t.Fatal("sda missing")
 	}
+	if _, ok := s.metrics(t)[`servermon_disk_discards_per_second{device="nvme0n1"}`]; !ok {
+		t.Fatal("nvme0n1's discards missing")
+	}
+	// nvme0n1 is now listed without the discard fields (as after a driver change): its discard series go.
 	p.write("diskstats", "   8      16 sdb 10 0 80 1 0 0 0 0 0 1 1\n 259 0 nvme0n1 2000 0 160000 1000 3000 0 240000 6000 0 4000 7000\n")
 	s.clock.Advance(time.Second)
 	s.Sample()
 	got := s.metrics(t)
-	expectAbsent(t, got, `servermon_disk_utilization_ratio{device="sda"}`, `servermon_disk_reads_per_second{device="sda"}`)
+	expectAbsent(t, got, `servermon_disk_utilization_ratio{device="sda"}`, `servermon_disk_reads_per_second{device="sda"}`,
+		`servermon_disk_discard`)
+	expectSamples(t, got, map[string]float64{`servermon_disk_reads_per_second{device="nvme0n1"}`: 0})
 	expectAbsent(t, got, `servermon_disk_utilization_ratio{device="sdb"}`) // one sample: no rate yet
 	p.write("diskstats", "   8      16 sdb 20 0 160 2 0 0 0 0 0 501 1\n 259 0 nvme0n1 2000 0 160000 1000 3000 0 240000 6000 0 4000 7000\n")
 	s.clock.Advance(time.Second)
@@ -168,7 +176,7 @@ func TestSlowCollectorTimesOutAlone(t *testing.T) {
 	p := newFakeProc(t, "t0")
 	slow := &blockingSource{release: make(chan struct{})}
 	slow.block.Store(true)
-	sources := append(allSources(t, p.dir)[2:3], slow)
+	sources := append(sourcesNamed(t, p.dir, "load"), slow)
 	s, err := NewSampler(SamplerConfig{Interval: time.Second, Window: time.Minute, Timeout: 20 * time.Millisecond, Clock: clock.NewFake(time.Unix(1e9, 0))}, sources)
 	if err != nil {
 		t.Fatal(err)
@@ -200,5 +208,68 @@ func TestSamplerConfigValidation(t *testing.T) {
 		if _, err := NewSampler(c, nil); err == nil {
 			t.Errorf("%+v accepted", c)
 		}
+	}
+}
+
+// TestMovedFilesAreReopened: in a tree that is not procfs, a file renamed away is not read any more through the
+// descriptor held open, whether or not another file takes its name, and a file renamed over it is read at once.
+func TestMovedFilesAreReopened(t *testing.T) {
+	p := newFakeProc(t, "t0")
+	s := newTestSampler(t, allSources(t, p.dir), time.Second, time.Second) // windows of one sample
+	meminfo := func(availableKB int) string {
+		return "MemTotal: 1000000 kB\nMemFree: 0 kB\nMemAvailable: " + itoa(availableKB) + " kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\n"
+	}
+	rename := func(from, to string) {
+		t.Helper()
+		if err := os.Rename(filepath.Join(p.dir, from), filepath.Join(p.dir, to)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sample := func() map[string]float64 {
+		s.clock.Advance(time.Second)
+		s.Sample()
+		return s.metrics(t)
+	}
+	p.write("meminfo", meminfo(800000))
+	expectSamples(t, sample(), map[string]float64{"servermon_memory_available_bytes": 800000 * 1024})
+
+	// Moved away, nothing in its place: the collector fails rather than repeating the moved file's values.
+	rename("meminfo", "meminfo.moved")
+	p.write("meminfo.moved", meminfo(700000))
+	expectSamples(t, sample(), map[string]float64{`servermon_collector_success{collector="memory"}`: 0})
+
+	// Another file moved to the name while the first is still linked elsewhere.
+	p.write("meminfo.next", meminfo(600000))
+	rename("meminfo.next", "meminfo")
+	expectSamples(t, sample(), map[string]float64{`servermon_collector_success{collector="memory"}`: 1,
+		"servermon_memory_available_bytes": 600000 * 1024})
+	p.write("meminfo.moved", meminfo(500000)) // the first file, changed where it now is: not ours any more
+	expectSamples(t, sample(), map[string]float64{"servermon_memory_available_bytes": 600000 * 1024})
+
+	// Moved away and straight back in: the same file, kept open.
+	rename("meminfo", "meminfo.tmp")
+	rename("meminfo.tmp", "meminfo")
+	p.write("meminfo", meminfo(400000))
+	expectSamples(t, sample(), map[string]float64{"servermon_memory_available_bytes": 400000 * 1024})
+}
+
+// TestProcfsFilesSkipTheRenameCheck: on a real procfs mount the files cannot be moved, and the check, a system
+// call per read, is never set up.
+func TestProcfsFilesSkipTheRenameCheck(t *testing.T) {
+	f := &procFile{path: "/proc/loadavg", whole: true}
+	if _, err := f.read(); err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if !f.onProcfs || f.cpath != nil || f.ino != 0 {
+		t.Errorf("/proc/loadavg: onProcfs %v, stat path %q, inode %d: the rename check is set up on procfs", f.onProcfs, f.cpath, f.ino)
+	}
+	fake := &procFile{path: filepath.Join(newFakeProc(t, "t0").dir, "loadavg"), whole: true}
+	if _, err := fake.read(); err != nil {
+		t.Fatal(err)
+	}
+	defer fake.Close()
+	if fake.onProcfs || fake.ino == 0 {
+		t.Errorf("fixture loadavg: onProcfs %v, inode %d: the rename check is not set up off procfs", fake.onProcfs, fake.ino)
 	}
 }

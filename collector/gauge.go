@@ -26,6 +26,10 @@ type Family struct {
 	Target *Target
 	// Slow is set on the families of a SlowSource, whose values are read every SamplerConfig.SlowInterval.
 	Slow bool
+	// Latest exposes the newest value in the window instead of the window average, for values the kernel already
+	// averages over time (the load averages): averaging them again would smooth them twice and lag behind the
+	// value /proc shows. A Latest family has no peak.
+	Latest bool
 }
 
 // sample is one interval's contribution to a gauge, at a time in nanoseconds since the store's first sample
@@ -137,6 +141,20 @@ func (g *Gauge) window(since int64) (avg, peak float64, ok bool) {
 		return 0, 0, true
 	}
 	return sumNum / sumDen, peak, true
+}
+
+// newest returns the value of the newest interval taken after since that has one (den > 0).
+func (g *Gauge) newest(since int64) (float64, bool) {
+	for i := 0; i < g.count; i++ {
+		s := &g.ring[(g.head-1-i+2*len(g.ring))%len(g.ring)]
+		if s.at <= since {
+			break
+		}
+		if s.den > 0 {
+			return s.num / s.den, true
+		}
+	}
+	return 0, false
 }
 
 // newestAt returns the time of the newest sample, and false when there is none.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -68,12 +69,19 @@ func (p *fakeProc) remove(name string) {
 // allSources returns every source reading dir, per-CPU on and the default disk exclusion.
 func allSources(t *testing.T, dir string) []Source {
 	t.Helper()
+	return sourcesNamed(t, dir)
+}
+
+// sourcesNamed returns the sources of the named collectors reading dir (all of them when none is named), per-CPU on
+// and the default disk exclusion.
+func sourcesNamed(t *testing.T, dir string, names ...string) []Source {
+	t.Helper()
 	fs, err := NewProcFS(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := Config{CPU: CPUConfig{PerCPU: true}, Disk: DiskConfig{Exclude: mustCompile(DefaultDiskExclude)}}
-	return NewSources(fs, cfg, func(string) bool { return true })
+	return NewSources(fs, cfg, func(name string) bool { return len(names) == 0 || slices.Contains(names, name) })
 }
 
 type testSampler struct {

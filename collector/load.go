@@ -11,10 +11,12 @@ import (
 // load1Target forecasts the 1-minute load average.
 var load1Target = &Target{Name: "load1", Title: "Load average (1m)", Max: math.Inf(1)}
 
+// loadFamilies expose the latest /proc/loadavg values, as node_load1 does: the kernel's numbers are already
+// exponentially damped averages, and a window mean of them would lag the kernel's by about half the window.
 var loadFamilies = [3]*Family{
-	{Name: "servermon_load1", Help: "1-minute load average (runnable plus uninterruptible tasks).", Target: load1Target, Slow: true},
-	{Name: "servermon_load5", Help: "5-minute load average (runnable plus uninterruptible tasks).", Slow: true},
-	{Name: "servermon_load15", Help: "15-minute load average (runnable plus uninterruptible tasks).", Slow: true},
+	{Name: "servermon_load1", Help: "1-minute load average (runnable plus uninterruptible tasks), as /proc/loadavg shows it.", Target: load1Target, Slow: true, Latest: true},
+	{Name: "servermon_load5", Help: "5-minute load average (runnable plus uninterruptible tasks), as /proc/loadavg shows it.", Slow: true, Latest: true},
+	{Name: "servermon_load15", Help: "15-minute load average (runnable plus uninterruptible tasks), as /proc/loadavg shows it.", Slow: true, Latest: true},
 }
 
 type loadSource struct {

@@ -33,16 +33,21 @@ type procFile struct {
 	whole bool
 	file  *os.File
 	fd    int
-	// onProcfs is set on a real procfs mount. Elsewhere (test fixtures, a copied tree) a file can be removed or
-	// replaced while we hold it open, and the open descriptor would keep reading the old content.
+	// onProcfs is set on a real procfs mount. Elsewhere (test fixtures, a copied tree) a file can be removed,
+	// renamed away or replaced while we hold it open, and the open descriptor would keep reading the old content.
 	onProcfs bool
 	buf      []byte
+	// Off procfs: cpath is path NUL-terminated, for a stat that allocates nothing, and dev and ino identify the
+	// open file.
+	cpath    []byte
+	dev, ino uint64
 }
 
 // read returns the file's whole content, valid until the next read. It opens the file on first use and reopens it
-// when the one held open was removed, or when reading it fails (ESTALE on a network mount, a file recreated).
+// when the path no longer names the one held open, or when reading it fails (ESTALE on a network mount, a file
+// recreated).
 func (f *procFile) read() ([]byte, error) {
-	if f.file != nil && !f.onProcfs && f.removed() {
+	if f.file != nil && !f.onProcfs && f.replaced() {
 		f.Close()
 	}
 	if f.file == nil {
@@ -73,17 +78,34 @@ func (f *procFile) open() error {
 		file.Close()
 		return fmt.Errorf("statfs %s: %w", f.path, err)
 	}
-	f.file, f.fd, f.onProcfs = file, fd, st.Type == procSuperMagic
+	onProcfs := st.Type == procSuperMagic
+	if !onProcfs {
+		var id syscall.Stat_t
+		if err := syscall.Fstat(fd, &id); err != nil {
+			file.Close()
+			return fmt.Errorf("stat %s: %w", f.path, err)
+		}
+		f.dev, f.ino = uint64(id.Dev), uint64(id.Ino) // not uint64 on every architecture
+		if f.cpath == nil {
+			f.cpath = append([]byte(f.path), 0)
+		}
+	}
+	f.file, f.fd, f.onProcfs = file, fd, onProcfs
 	if f.buf == nil {
 		f.buf = make([]byte, 4096)
 	}
 	return nil
 }
 
-// removed reports whether the open file has no name any more (removed, or replaced by a rename).
-func (f *procFile) removed() bool {
+// replaced reports whether the path no longer names the open file: it was removed, renamed away, or another file
+// was renamed over it. The kernel cannot reuse the inode number of a file we hold open, so equal device and inode
+// numbers are the same file.
+func (f *procFile) replaced() bool {
 	var st syscall.Stat_t
-	return syscall.Fstat(f.fd, &st) != nil || st.Nlink == 0
+	if err := statPath(f.cpath, &st); err != nil {
+		return true // gone, or unreadable: the reopen reports why
+	}
+	return uint64(st.Dev) != f.dev || uint64(st.Ino) != f.ino
 }
 
 // readAll reads from offset 0 to the end of the file, growing the buffer when the content does not fit.

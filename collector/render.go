@@ -12,13 +12,17 @@ import (
 func (s *Sampler) AppendMetrics(b []byte) []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	since := s.store.offset(s.store.now - s.cfg.Window)
+	since := s.store.offset(s.cfg.windowStart(s.store.now))
 	for _, fg := range s.store.families {
 		sampledEvery := s.cfg.Interval
 		if fg.family.Slow {
 			sampledEvery *= time.Duration(s.cfg.slowIntervals())
 		}
 		suffixes := s.helpSuffixes(sampledEvery)
+		if fg.family.Latest {
+			b = appendLatest(b, fg, since, suffixes[2])
+			continue
+		}
 		b = appendFamily(b, fg, since, false, suffixes[0])
 		if fg.family.PeakName != "" {
 			b = appendFamily(b, fg, since, true, suffixes[1])
@@ -41,16 +45,16 @@ func (s *Sampler) AppendMetrics(b []byte) []byte {
 	return exposition.AppendSample(b, "servermon_samples_total", "", float64(s.store.seq))
 }
 
-// helpSuffixes returns the sentences that end the HELP of an average and of a peak of values sampled every
-// sampledEvery, built once per distinct spacing.
-func (s *Sampler) helpSuffixes(sampledEvery time.Duration) [2]string {
+// helpSuffixes returns the sentences that end the HELP of an average, of a peak and of a latest value (Family.Latest)
+// of values sampled every sampledEvery, built once per distinct spacing.
+func (s *Sampler) helpSuffixes(sampledEvery time.Duration) [3]string {
 	if v, ok := s.suffixes[sampledEvery]; ok {
 		return v
 	}
 	over := " over the last " + exposition.FormatDuration(s.cfg.Window) + " of values sampled every " + exposition.FormatDuration(sampledEvery) + "."
-	v := [2]string{" Average" + over, " Maximum" + over}
+	v := [3]string{" Average" + over, " Maximum" + over, " Latest value, sampled every " + exposition.FormatDuration(sampledEvery) + "."}
 	if s.suffixes == nil {
-		s.suffixes = map[time.Duration][2]string{}
+		s.suffixes = map[time.Duration][3]string{}
 	}
 	s.suffixes[sampledEvery] = v
 	return v
@@ -78,6 +82,23 @@ func appendFamily(b []byte, fg *familyGauges, since int64, peak bool, helpSuffix
 			v = max
 		}
 		b = exposition.AppendSample(b, name, g.labelText, v)
+	}
+	return b
+}
+
+// appendLatest appends the newest value in the window of every gauge of a Latest family that has one.
+func appendLatest(b []byte, fg *familyGauges, since int64, helpSuffix string) []byte {
+	header := false
+	for _, g := range fg.gauges {
+		v, ok := g.newest(since)
+		if !ok {
+			continue
+		}
+		if !header {
+			b = exposition.AppendHeader(b, fg.family.Name, fg.family.Help+helpSuffix, exposition.Gauge)
+			header = true
+		}
+		b = exposition.AppendSample(b, fg.family.Name, g.labelText, v)
 	}
 	return b
 }

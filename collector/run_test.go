@@ -13,7 +13,7 @@ func TestRunKeepsCadenceAndTimesOut(t *testing.T) {
 	slow := &blockingSource{release: make(chan struct{})}
 	slow.block.Store(true)
 	s, err := NewSampler(SamplerConfig{Interval: 20 * time.Millisecond, Window: time.Second, Timeout: 10 * time.Millisecond},
-		append(allSources(t, p.dir)[2:3], slow))
+		append(sourcesNamed(t, p.dir, "load"), slow))
 	if err != nil {
 		t.Fatal(err)
 	}

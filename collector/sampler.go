@@ -61,6 +61,17 @@ func (c SamplerConfig) Validate() error {
 	return nil
 }
 
+// windowStart returns the time after which the samples of the window ending at now were taken: those of the last
+// ⌈Window/Interval⌉ ticks. Ticks jitter (timer wake-ups, a late or early sample), so cutting at now − Window would
+// sometimes keep the sample of one tick more, and a window of 60 intervals would cover 61. The cut lies half an
+// interval after the oldest tick's nominal time instead, which keeps exactly those ticks as long as the jitter of
+// two ticks differs by less than half an interval. A sample after a missed tick covers both intervals, so the
+// window still spans the same time with one sample less.
+func (c SamplerConfig) windowStart(now time.Duration) time.Duration {
+	ticks := (c.Window + c.Interval - 1) / c.Interval
+	return now + c.Interval/2 - ticks*c.Interval
+}
+
 // slowIntervals returns the number of sample intervals between two reads of a SlowSource: SlowInterval rounded to
 // whole intervals, at least one, and at most half the window so that every window holds two reads.
 func (c SamplerConfig) slowIntervals() int {
@@ -112,7 +123,7 @@ type Sampler struct {
 
 	mu       sync.Mutex
 	store    *Store
-	suffixes map[time.Duration][2]string // HELP endings by spacing of the values (helpSuffixes)
+	suffixes map[time.Duration][3]string // HELP endings by spacing of the values (helpSuffixes)
 }
 
 // NewSampler returns a sampler of the given sources; it does not sample until Sample or Run is called.
@@ -278,7 +289,7 @@ func (s *Sampler) Sample() {
 			st.src.Update(s.store)
 		}
 	}
-	s.store.expire(now - s.cfg.Window)
+	s.store.expire(s.cfg.windowStart(now))
 	for _, o := range s.observers {
 		o.ObserveSample(reading, s.store)
 	}

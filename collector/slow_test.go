@@ -2,10 +2,14 @@ package collector
 
 import (
 	"bytes"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/servermon/servermon_exporter/internal/clock"
 )
 
 // countingSource is a SlowSource that counts its reads and updates and exposes the read count.
@@ -100,7 +104,7 @@ func TestLoadAndPressureAreReadEverySlowInterval(t *testing.T) {
 	expectSamples(t, s.metrics(t), map[string]float64{`servermon_collector_success{collector="load"}`: 0})
 	body := s.AppendMetrics(nil)
 	for _, want := range []string{
-		"# HELP servermon_load1 1-minute load average (runnable plus uninterruptible tasks). Average over the last 1m of values sampled every 5s.",
+		"# HELP servermon_load1 1-minute load average (runnable plus uninterruptible tasks), as /proc/loadavg shows it. Latest value, sampled every 5s.",
 		"Average over the last 1m of values sampled every 1s.", // the gauges of the other sources
 	} {
 		if !strings.Contains(string(body), want) {
@@ -129,4 +133,60 @@ func TestNoSlowIntervalReadsEverySample(t *testing.T) {
 func newSlowTestSampler(t *testing.T, sources []Source, slow time.Duration) *testSampler {
 	t.Helper()
 	return newConfiguredTestSampler(t, sources, SamplerConfig{Interval: time.Second, Window: time.Minute, SlowInterval: slow, Timeout: time.Second})
+}
+
+// latestObserver records, after every sample, what the forecaster would read of a family: Gauge.Latest.
+type latestObserver struct {
+	family *Family
+	seen   []float64 // NaN where Latest was not valid
+}
+
+func (o *latestObserver) ObserveSample(_ clock.Reading, st *Store) {
+	v := math.NaN()
+	st.Each(func(g *Gauge) {
+		if g.Family() == o.family {
+			if x, ok := g.Latest(); ok {
+				v = x
+			}
+		}
+	})
+	o.seen = append(o.seen, v)
+}
+
+// TestLoadIsTheLatestRead: servermon_load1/5/15 show the latest read of /proc/loadavg, not a window mean of the
+// reads, and the forecaster still gets each read's value, once, at the sample that read it.
+func TestLoadIsTheLatestRead(t *testing.T) {
+	p := newFakeProc(t, "t0")
+	fs, err := NewProcFS(p.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs := &latestObserver{family: loadFamilies[0]}
+	fake := clock.NewFake(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
+	s, err := NewSampler(SamplerConfig{Interval: time.Second, Window: time.Minute, SlowInterval: 5 * time.Second,
+		Timeout: time.Second, Clock: fake}, []Source{NewLoad(fs)}, obs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	ts := &testSampler{Sampler: s, clock: fake}
+	var want []float64
+	for i := 0; i <= 30; i++ {
+		load1 := 0.25 * float64(i)
+		p.write("loadavg", strconv.FormatFloat(load1, 'f', 2, 64)+" "+strconv.FormatFloat(2*load1, 'f', 2, 64)+" 7.00 1/100 1000\n")
+		s.Sample()
+		if i%5 == 0 {
+			want = append(want, load1)
+		} else {
+			want = append(want, math.NaN())
+		}
+		read := 0.25 * float64(i-i%5) // the value of the latest read
+		expectSamples(t, ts.metrics(t), map[string]float64{"servermon_load1": read, "servermon_load5": 2 * read, "servermon_load15": 7})
+		fake.Advance(time.Second)
+	}
+	for i, w := range want {
+		if g := obs.seen[i]; !(g == w || math.IsNaN(g) && math.IsNaN(w)) {
+			t.Errorf("sample %d: the forecaster read load1 %v, want %v (NaN: none)", i, g, w)
+		}
+	}
 }

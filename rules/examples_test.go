@@ -231,3 +231,39 @@ func TestExampleSystemdUnit(t *testing.T) {
 		t.Fatalf("systemd-analyze verify: %v\n%s", err, out)
 	}
 }
+
+// TestInstallGuidePrometheusConfig checks the complete prometheus.yml that docs/install.md has the reader write:
+// with the rule paths pointed at this checkout, promtool accepts it (rule files included), and it has the servermon
+// job and both rule files.
+func TestInstallGuidePrometheusConfig(t *testing.T) {
+	promtool := requireTool(t, "promtool", "prometheus")
+	guide := string(readFile(t, filepath.Join("..", "docs", "install.md")))
+	const start = "cat > /etc/prometheus/prometheus.yml <<'EOF'\n"
+	i := strings.Index(guide, start)
+	if i < 0 {
+		t.Fatalf("docs/install.md has no %q", strings.TrimSpace(start))
+	}
+	body, _, ok := strings.Cut(guide[i+len(start):], "\nEOF\n")
+	if !ok {
+		t.Fatal("docs/install.md: the prometheus.yml here-document does not end")
+	}
+	for _, f := range []string{alertsFile, recordsFile} {
+		if !strings.Contains(body, "\n  - /etc/prometheus/rules/"+f+"\n") {
+			t.Errorf("the guide's prometheus.yml does not load /etc/prometheus/rules/%s", f)
+		}
+	}
+	if !strings.Contains(body, "job_name: servermon\n") {
+		t.Error(`the guide's prometheus.yml has no scrape job "servermon"`)
+	}
+	rulesDir, err := filepath.Abs(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "prometheus.yml")
+	if err := os.WriteFile(path, []byte(strings.ReplaceAll(body, "/etc/prometheus/rules/", rulesDir+"/")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := run(t, ".", promtool, "check", "config", path); err != nil {
+		t.Fatalf("promtool check config on the guide's prometheus.yml: %v\n%s", err, out)
+	}
+}

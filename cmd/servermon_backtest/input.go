@@ -8,10 +8,11 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/prometheus/common/model"
 )
 
 // point is one observation of the recorded series.
@@ -51,20 +52,21 @@ const maxUnixSeconds = 253402300799
 // offset optional, no offset meaning UTC), `YYYY-MM-DD HH:MM:SS[.frac][offset]`
 // (UTC unless an offset is given) or Unix seconds (integer or decimal; digits
 // beyond nanoseconds are truncated). An empty value or NaN is a missing
-// observation: the row is skipped but its timestamp still has to parse and
-// keep the order. Blank lines may follow the data, not interrupt it.
+// observation: the row is skipped but its timestamp still has to parse.
+// Blank lines may follow the data, not interrupt it.
 //
-// Prometheus JSON: the response of /api/v1/query_range. status must be
-// "success" (otherwise the API's error is returned), resultType must be
-// "matrix". selector picks the one series to read (see parseSelector); it may
-// be empty when the response holds a single series. Sample values "NaN" are
-// missing observations and skipped.
+// Prometheus JSON: the response of /api/v1/query_range, decoded with
+// prometheus/common/model (millisecond timestamps). status must be "success"
+// (otherwise the API's error is returned), resultType must be "matrix".
+// selector picks the one series to read (see parseSelector); it may be empty
+// when the response holds a single series. Sample values "NaN" are missing
+// observations and skipped.
 //
-// In both formats timestamps must be strictly increasing, an infinite value is
-// an error (a forecaster can neither fit nor score it, and a silent skip would
-// hide an overflow upstream), and a series without any observation is an
-// error. The returned points are therefore never empty, strictly increasing
-// in time and finite.
+// In both formats an infinite value is an error (a forecaster can neither fit
+// nor score it, and a silent skip would hide an overflow upstream), and a
+// series without any observation is an error. The returned points are never
+// empty and finite, in the input's order: sorting them and merging the rows
+// of one step is prepareSeries' job.
 func readSeries(r io.Reader, selector string) ([]point, error) {
 	return readSeriesLimited(r, selector, defaultSeriesLimits)
 }
@@ -119,7 +121,6 @@ func readCSVSeries(r io.Reader, linesBefore int, lim seriesLimits) ([]point, err
 
 	var (
 		pts       []point
-		last      time.Time
 		rows      int
 		blankLine int // first blank line seen, 0 if none yet
 	)
@@ -147,11 +148,6 @@ func readCSVSeries(r io.Reader, linesBefore int, lim seriesLimits) ([]point, err
 		if err != nil {
 			return nil, fmt.Errorf("line %d: %w", line, err)
 		}
-		if rows > 1 && !t.After(last) {
-			return nil, fmt.Errorf("line %d: timestamp %s is not after the previous one %s; timestamps must be strictly increasing",
-				line, t.Format(time.RFC3339Nano), last.Format(time.RFC3339Nano))
-		}
-		last = t
 		v, ok, err := parseSeriesValue(unquoteCSVField(valField))
 		if err != nil {
 			return nil, fmt.Errorf("line %d: %w", line, err)
@@ -308,16 +304,17 @@ type promResponse struct {
 	ErrorType string `json:"errorType"`
 	Error     string `json:"error"`
 	Data      *struct {
-		ResultType string            `json:"resultType"`
+		ResultType model.ValueType   `json:"resultType"`
 		Result     []promRangeSeries `json:"result"`
 	} `json:"data"`
 }
 
-// promRangeSeries keeps the samples raw so that only the selected series is
-// ever decoded into points.
+// promRangeSeries is a model.SampleStream whose samples are kept raw, so that
+// only the selected series is decoded, with the index of a bad sample in the
+// error, and a series of the response that is not read cannot fail the run.
 type promRangeSeries struct {
-	Metric map[string]string `json:"metric"`
-	Values json.RawMessage   `json:"values"`
+	Metric model.Metric    `json:"metric"`
+	Values json.RawMessage `json:"values"`
 }
 
 // limitedReader fails with errInputTooLarge instead of silently cutting the
@@ -376,8 +373,8 @@ func readPromJSON(r io.Reader, selector string, lim seriesLimits) ([]point, erro
 	if resp.Data == nil {
 		return nil, errors.New("prometheus JSON: no data object")
 	}
-	if resp.Data.ResultType != "matrix" {
-		return nil, fmt.Errorf("prometheus JSON: resultType %q, want \"matrix\" (use /api/v1/query_range)", truncateForError(resp.Data.ResultType))
+	if resp.Data.ResultType != model.ValMatrix {
+		return nil, fmt.Errorf("prometheus JSON: resultType %q, want \"matrix\" (use /api/v1/query_range)", resp.Data.ResultType)
 	}
 	s, err := selectSeries(resp.Data.Result, matchers, selector)
 	if err != nil {
@@ -539,32 +536,11 @@ func (p *selectorParser) quoted() (string, error) {
 
 func (s *promRangeSeries) matches(ms []labelMatcher) bool {
 	for _, m := range ms {
-		if s.Metric[m.name] != m.value {
+		if string(s.Metric[model.LabelName(m.name)]) != m.value {
 			return false
 		}
 	}
 	return true
-}
-
-// formatLabels renders a label set like PromQL does, sorted by name.
-func formatLabels(m map[string]string) string {
-	names := make([]string, 0, len(m))
-	for k := range m {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	var b strings.Builder
-	b.WriteByte('{')
-	for i, k := range names {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(k)
-		b.WriteByte('=')
-		b.WriteString(strconv.Quote(m[k]))
-	}
-	b.WriteByte('}')
-	return b.String()
 }
 
 func selectSeries(all []promRangeSeries, ms []labelMatcher, selector string) (*promRangeSeries, error) {
@@ -599,7 +575,7 @@ func selectSeries(all []promRangeSeries, ms []labelMatcher, selector string) (*p
 			labels = append(labels, fmt.Sprintf("… and %d more", len(list)-shown))
 			break
 		}
-		labels = append(labels, truncateLabelSet(formatLabels(s.Metric)))
+		labels = append(labels, truncateLabelSet(s.Metric.String()))
 	}
 	return nil, fmt.Errorf("prometheus JSON: %s; series: %s", what, strings.Join(labels, ", "))
 }
@@ -615,75 +591,67 @@ func truncateLabelSet(s string) string {
 // decodePromValues decodes the `values` of the picked series:
 // [[<unix seconds>, "<value>"], ...].
 func decodePromValues(s *promRangeSeries, lim seriesLimits) ([]point, error) {
-	var raw [][]json.RawMessage
+	var raw []json.RawMessage
 	if len(s.Values) > 0 {
 		if err := json.Unmarshal(s.Values, &raw); err != nil {
-			return nil, fmt.Errorf("prometheus JSON: values of %s: %w", truncateLabelSet(formatLabels(s.Metric)), err)
+			return nil, fmt.Errorf("prometheus JSON: values of %s: %w", truncateLabelSet(s.Metric.String()), err)
 		}
 	}
 	if len(raw) > lim.maxRows {
 		return nil, fmt.Errorf("prometheus JSON: %d samples, more than %d; query a shorter range", len(raw), lim.maxRows)
 	}
 	pts := make([]point, 0, len(raw))
-	var last time.Time
 	for i, pair := range raw {
 		t, v, ok, err := decodePromSample(pair)
 		if err != nil {
 			return nil, fmt.Errorf("prometheus JSON: sample %d: %w", i, err)
 		}
-		if i > 0 && !t.After(last) {
-			return nil, fmt.Errorf("prometheus JSON: sample %d: timestamp %s is not after the previous one %s",
-				i, t.Format(time.RFC3339Nano), last.Format(time.RFC3339Nano))
-		}
-		last = t
 		if ok {
 			pts = append(pts, point{T: t, V: v})
 		}
 	}
 	if len(pts) == 0 {
 		return nil, fmt.Errorf("prometheus JSON: series %s has no observations (%d samples, all NaN)",
-			truncateLabelSet(formatLabels(s.Metric)), len(raw))
+			truncateLabelSet(s.Metric.String()), len(raw))
 	}
 	return pts, nil
 }
 
-func decodePromSample(pair []json.RawMessage) (time.Time, float64, bool, error) {
-	if len(pair) != 2 {
-		return time.Time{}, 0, false, fmt.Errorf("want [timestamp, \"value\"], got %d elements", len(pair))
+// decodePromSample decodes one [<unix seconds>, "<value>"] pair with
+// model.SamplePair's parsers, insisting on the two elements model does not
+// check (it reads a truncated [t] as the value 0). ok is false for NaN.
+func decodePromSample(pair json.RawMessage) (time.Time, float64, bool, error) {
+	var parts []json.RawMessage
+	if err := json.Unmarshal(pair, &parts); err != nil {
+		return time.Time{}, 0, false, fmt.Errorf("%s: want [timestamp, \"value\"]", truncateForError(string(pair)))
 	}
-	var ts json.Number
-	if err := json.Unmarshal(pair[0], &ts); err != nil {
-		return time.Time{}, 0, false, fmt.Errorf("timestamp %s: want a number", truncateForError(string(pair[0])))
+	if len(parts) != 2 {
+		return time.Time{}, 0, false, fmt.Errorf("want [timestamp, \"value\"], got %d elements", len(parts))
 	}
-	t, err := parsePromTime(string(ts))
-	if err != nil {
-		return time.Time{}, 0, false, err
+	var sp model.SamplePair
+	// model.Time counts milliseconds in an int64, which more than 12 digits of seconds would overflow unnoticed.
+	seconds, _, _ := strings.Cut(string(parts[0]), ".")
+	tooLong := len(strings.TrimLeft(strings.TrimPrefix(seconds, "-"), "0")) > 12
+	if err := sp.Timestamp.UnmarshalJSON(parts[0]); err != nil || tooLong || sp.Timestamp < 0 || sp.Timestamp.Unix() > maxUnixSeconds {
+		hint := ""
+		if err == nil && !strings.HasPrefix(seconds, "-") {
+			hint = " (milliseconds instead of seconds?)"
+		}
+		return time.Time{}, 0, false, fmt.Errorf("timestamp %s: want Unix seconds between 0 and %d%s", truncateForError(string(parts[0])), int64(maxUnixSeconds), hint)
 	}
-	var vs string
-	if err := json.Unmarshal(pair[1], &vs); err != nil {
-		return time.Time{}, 0, false, fmt.Errorf("value %s: want a quoted number", truncateForError(string(pair[1])))
+	if err := sp.Value.UnmarshalJSON(parts[1]); err != nil {
+		what := "want a quoted number"
+		if bytes.HasPrefix(parts[1], []byte(`"`)) {
+			what = "not a number"
+		}
+		return time.Time{}, 0, false, fmt.Errorf("value %s: %s", truncateForError(string(parts[1])), what)
 	}
-	v, ok, err := parseSeriesValue(vs)
-	if err != nil {
-		return time.Time{}, 0, false, err
+	v := float64(sp.Value)
+	switch {
+	case math.IsNaN(v):
+		return time.Time{}, 0, false, nil
+	case math.IsInf(v, 0):
+		return time.Time{}, 0, false, fmt.Errorf("value %s: infinite values cannot be forecast", truncateForError(string(parts[1])))
 	}
-	if !ok && vs == "" {
-		return time.Time{}, 0, false, errors.New("empty value string")
-	}
-	return t, v, ok, nil
-}
-
-// parsePromTime accepts the decimal seconds Prometheus writes and, for other
-// producers, exponent notation (at float64 precision).
-func parsePromTime(s string) (time.Time, error) {
-	if isDecimal(s) {
-		return parseUnixDecimal(s)
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f < 0 || f > maxUnixSeconds {
-		return time.Time{}, fmt.Errorf("timestamp %s: want Unix seconds between 0 and %d", truncateForError(s), int64(maxUnixSeconds))
-	}
-	sec := math.Floor(f)
-	nsec := math.Round((f - sec) * 1e9)
-	return time.Unix(int64(sec), int64(nsec)).UTC(), nil
+	return sp.Timestamp.Time().UTC(), v, true, nil
 }

@@ -61,6 +61,9 @@ func TestReadSeriesCSV(t *testing.T) {
 		{"empty and NaN values are missing", "timestamp,value\n2024-03-01T10:00:00Z,\n2024-03-01T10:00:01Z,NaN\n" +
 			"2024-03-01T10:00:02Z,nan\n2024-03-01T10:00:03Z, 4 \n",
 			[]point{{t0.Add(3 * time.Second), 4}}},
+		// Sorting and merging are prepareSeries' job: the reader keeps the rows as they come.
+		{"duplicate and backwards timestamps in file order", "timestamp,value\n5,1\n5,2\n4,3\n6,\n",
+			[]point{{time.Unix(5, 0), 1}, {time.Unix(5, 0), 2}, {time.Unix(4, 0), 3}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -100,9 +103,7 @@ func TestReadSeriesCSVErrors(t *testing.T) {
 		{"bad value", "timestamp,value\n1,1\n2,abc\n", "", defaultSeriesLimits, `line 3: value "abc": not a number`},
 		{"infinite value", "timestamp,value\n1,+Inf\n", "", defaultSeriesLimits, `line 2: value "+Inf": infinite`},
 		{"overflowing value", "timestamp,value\n1,1e400\n", "", defaultSeriesLimits, `line 2: value "1e400": outside the float64 range`},
-		{"duplicate timestamp", "timestamp,value\n1,1\n2,1\n2,3\n", "", defaultSeriesLimits, "line 4: timestamp 1970-01-01T00:00:02Z is not after the previous one"},
-		{"backwards timestamp", "timestamp,value\n1970-01-01T00:00:05Z,1\n4,1\n", "", defaultSeriesLimits, "line 3: timestamp 1970-01-01T00:00:04Z is not after"},
-		{"order kept across missing rows", "timestamp,value\n5,1\n6,\n6,2\n", "", defaultSeriesLimits, "line 4: timestamp"},
+		{"bad timestamp of a missing row", "timestamp,value\n5,1\nx,\n", "", defaultSeriesLimits, `line 3: timestamp "x"`},
 		{"data after blank line", "timestamp,value\n1,1\n\n2,2\n", "", defaultSeriesLimits, "line 4: data after the blank line 3"},
 		{"line too long", "timestamp,value\n1," + strings.Repeat("1", 100) + "\n", "", small, "line 2: longer than 64 bytes"},
 		{"header too long", strings.Repeat("x", 100), "", small, "line 1: longer than 64 bytes"},
@@ -162,11 +163,12 @@ func TestReadSeriesPromJSON(t *testing.T) {
 		{"empty value matches missing label", promMatrix(cpu0, cpu1), `{env=""}`,
 			[]point{{t0, 1}, {t0.Add(15500 * time.Millisecond), 2}}},
 		{"escaped quote in value", promMatrix(cpu0, other), `instance="c\"q"`, []point{{t0, 5}}},
+		// Prometheus writes milliseconds; model.Time keeps no more.
 		{"NaN skipped, whitespace and BOM before", "\xef\xbb\xbf\n  " + promMatrix(
-			`{"metric":{},"values":[[1700000000,"NaN"],[1700000001.000000001,"-2.5e-3"],[1700000002,"3"]]}`) + "\n", "",
-			[]point{{t0.Add(time.Second + 1), -0.0025}, {t0.Add(2 * time.Second), 3}}},
-		{"exponent timestamps", promMatrix(`{"metric":{},"values":[[1.7e9,"1"],[1.7000000005E9,"2"]]}`), "",
-			[]point{{t0, 1}, {t0.Add(500 * time.Millisecond), 2}}},
+			`{"metric":{},"values":[[1700000000,"NaN"],[1700000001.0019,"-2.5e-3"],[1700000002,"3"]]}`) + "\n", "",
+			[]point{{t0.Add(time.Second + time.Millisecond), -0.0025}, {t0.Add(2 * time.Second), 3}}},
+		{"duplicate and backwards in file order", promMatrix(`{"metric":{},"values":[[1700000001,"1"],[1700000001,"2"],[1700000000,"3"]]}`), "",
+			[]point{{t0.Add(time.Second), 1}, {t0.Add(time.Second), 2}, {t0, 3}}},
 		{"extra fields ignored", `{"status":"success","warnings":["w"],"data":{"resultType":"matrix","result":[` +
 			`{"metric":{"a":"b"},"values":[[1700000000,"1"]],"x":1}]}}`, "", []point{{t0, 1}}},
 	}
@@ -219,16 +221,19 @@ func TestReadSeriesPromJSONErrors(t *testing.T) {
 		{"bad selector", promMatrix(series("a")), `job=~"n.*"`, defaultSeriesLimits, []string{"only '=' matchers"}},
 		{"infinite value", values(`[[1,"1"],[2,"+Inf"]]`), "", defaultSeriesLimits, []string{`sample 1: value "+Inf": infinite`}},
 		{"garbage value", values(`[[1,"x"]]`), "", defaultSeriesLimits, []string{`sample 0: value "x": not a number`}},
-		{"empty value", values(`[[1,""]]`), "", defaultSeriesLimits, []string{"sample 0: empty value string"}},
+		{"empty value", values(`[[1,""]]`), "", defaultSeriesLimits, []string{`sample 0: value "": not a number`}},
+		{"null value", values(`[[1,null]]`), "", defaultSeriesLimits, []string{"sample 0: value null: want a quoted number"}},
 		{"unquoted value", values(`[[1,2]]`), "", defaultSeriesLimits, []string{"sample 0: value 2: want a quoted number"}},
-		{"string timestamp", values(`[["x","2"]]`), "", defaultSeriesLimits, []string{`sample 0: timestamp "x": want a number`}},
+		{"string timestamp", values(`[["x","2"]]`), "", defaultSeriesLimits, []string{`sample 0: timestamp "x": want Unix seconds`}},
+		{"exponent timestamp", values(`[[1.7e9,"2"]]`), "", defaultSeriesLimits, []string{"sample 0: timestamp 1.7e9: want Unix seconds"}},
 		{"negative timestamp", values(`[[-1,"2"]]`), "", defaultSeriesLimits, []string{"sample 0: timestamp -1: want Unix seconds"}},
-		{"milliseconds timestamp", values(`[[1700000000000,"2"]]`), "", defaultSeriesLimits, []string{"sample 0: unix timestamp", "milliseconds"}},
+		{"milliseconds timestamp", values(`[[1700000000000,"2"]]`), "", defaultSeriesLimits, []string{"sample 0: timestamp 1700000000000", "milliseconds"}},
+		{"timestamp overflowing milliseconds", values(`[[9223372036854775,"2"]]`), "", defaultSeriesLimits, []string{"sample 0: timestamp 9223372036854775"}},
+		{"one element", values(`[[1]]`), "", defaultSeriesLimits, []string{"sample 0: want [timestamp, \"value\"], got 1 elements"}},
 		{"huge exponent timestamp", values(`[[1e300,"2"]]`), "", defaultSeriesLimits, []string{"sample 0: timestamp 1e300"}},
 		{"three elements", values(`[[1,"2","3"]]`), "", defaultSeriesLimits, []string{"sample 0: want [timestamp, \"value\"], got 3 elements"}},
 		{"values not an array", values(`{}`), "", defaultSeriesLimits, []string{`values of {job="x"}`}},
-		{"duplicate timestamp", values(`[[1,"1"],[2,"1"],[2,"1"]]`), "", defaultSeriesLimits, []string{"sample 2: timestamp 1970-01-01T00:00:02Z is not after"}},
-		{"backwards across NaN", values(`[[5,"1"],[6,"NaN"],[5.5,"1"]]`), "", defaultSeriesLimits, []string{"sample 2: timestamp"}},
+		{"not a pair", values(`[{}]`), "", defaultSeriesLimits, []string{`sample 0: {}: want [timestamp, "value"]`}},
 		{"all NaN", values(`[[1,"NaN"],[2,"NaN"]]`), "", defaultSeriesLimits, []string{`{job="x"} has no observations (2 samples, all NaN)`}},
 		{"no values", values(`[]`), "", defaultSeriesLimits, []string{"no observations (0 samples"}},
 		{"malformed", `{"status":"success",`, "", defaultSeriesLimits, []string{"prometheus JSON: unexpected EOF"}},
@@ -364,8 +369,21 @@ func FuzzReadSeries(f *testing.F) {
 			if math.IsNaN(p.V) || math.IsInf(p.V, 0) {
 				t.Fatalf("point %d has non-finite value %v", i, p.V)
 			}
-			if i > 0 && !p.T.After(pts[i-1].T) {
-				t.Fatalf("point %d at %v is not after %v", i, p.T, pts[i-1].T)
+		}
+		// Prepared as the backtest does, at a step of a second: sorted, one point per step.
+		sortSeries(pts)
+		g := newGrid(pts[0].T, time.Second)
+		var rep inputReport
+		merged, err := mergeSteps(pts, g, duplicatesMean, &rep)
+		if err != nil || len(merged) == 0 || len(merged)+rep.duplicates != len(pts) {
+			t.Fatalf("merge: %d points, %d merged into others, of %d; err %v", len(merged), rep.duplicates, len(pts), err)
+		}
+		for i := range merged {
+			if math.IsNaN(merged[i].V) || math.IsInf(merged[i].V, 0) {
+				t.Fatalf("prepared point %d has non-finite value %v", i, merged[i].V)
+			}
+			if i > 0 && g.index(merged[i].T) <= g.index(merged[i-1].T) {
+				t.Fatalf("prepared point %d at %v is not in a later step than %v", i, merged[i].T, merged[i-1].T)
 			}
 		}
 	})

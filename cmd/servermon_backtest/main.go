@@ -5,19 +5,24 @@
 //
 // It uses forecast.NewSeries with forecast.DefaultConfig, except Step (the input's own step, or --step), Horizons
 // (just --horizon), Coverage, Min and Max, and pushes the samples in time order, never looking ahead: the row of a
-// sample depends only on that sample and the ones before it, so running on the first N rows of a file gives the
-// same rows as the full run (for N >= 33 rows, or with --step; see inferStep).
+// sample depends only on that sample and the ones before it, so running on the first N rows of an ordered file
+// gives the same rows as the full run (for N >= 33 rows, or with --step; see inferStep), but for the last step's
+// when the N-th row is not the last of its step.
 //
-// Output CSV columns: timestamp (the forecast origin, RFC 3339 UTC), target_timestamp (origin + horizon), value (the
-// observation at the origin), forecast, lower, upper (point and interval bounds for the target made after pushing
-// the origin's value; empty while warming up), anomaly_score, anomalous (0/1) for the observation at the origin
-// (empty while not available). A sample that falls into the same step as the previous one is not pushed (the
-// forecast works on one value per step) and gets empty forecast and anomaly columns. Timestamps are snapped to the
+// The input is prepared first (prepareSeries): rows out of time order are sorted, and rows that fall into one step
+// of the grid, with the same timestamp (an export across a daylight-saving change) or not, are merged as
+// --input.duplicates says (last, mean, or error), each with one warning on stderr. Timestamps are snapped to the
 // step grid through the first sample (see grid), so jittered timestamps still give one sample per step.
 //
-// --summary prints to stderr, over the rows whose target step has an observation in the input: the number of rows
-// scored, the MAE, the MAE of the naive forecast (the value at the origin), their ratio, the MAE of PromQL's
-// predict_linear(v[--baseline.range], horizon) and its ratio to naive, and the interval coverage.
+// Output CSV columns, one row per step with an observation: timestamp (the forecast origin, RFC 3339 UTC),
+// target_timestamp (origin + horizon), value (the observation at the origin), forecast, lower, upper (point and
+// interval bounds for the target made after pushing the origin's value; empty while warming up), anomaly_score,
+// anomalous (0/1) for the observation at the origin (empty while not available).
+//
+// --summary prints to stderr what preparing the input did (observations, rows sorted, rows merged, gaps between
+// steps), then, over the rows whose target step has an observation: the number of rows scored, the MAE, the MAE of
+// the naive forecast (the value at the origin), their ratio, the MAE of PromQL's predict_linear(v[--baseline.range],
+// horizon) and its ratio to naive, and the interval coverage.
 package main
 
 import (
@@ -29,6 +34,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -44,31 +50,34 @@ func main() {
 }
 
 type options struct {
-	input     string
-	horizon   time.Duration
-	selector  string
-	step      time.Duration
-	summary   bool
-	min, max  float64
-	coverage  float64
-	plRange   time.Duration
-	exitEarly bool
-	exitCode  int
+	input      string
+	duplicates string
+	horizon    time.Duration
+	selector   string
+	step       time.Duration
+	summary    bool
+	min, max   float64
+	coverage   float64
+	plRange    time.Duration
+	exitEarly  bool
+	exitCode   int
 }
 
 // run is main without the process: it returns the exit status (0 ok, 1 failure, 2 bad usage).
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var o options
-	app := kingpin.New("servermon_backtest", "Backtest the servermon_exporter forecast on a recorded series; writes one CSV row per input sample to stdout.")
+	app := kingpin.New("servermon_backtest", inputHelp)
 	app.UsageWriter(stderr)
 	app.ErrorWriter(stderr)
 	app.Terminate(func(code int) { o.exitEarly, o.exitCode = true, code })
 	app.HelpFlag.Short('h')
-	app.Flag("input", `Recorded series: CSV "timestamp,value" or Prometheus /api/v1/query_range JSON; "-" reads stdin.`).Required().StringVar(&o.input)
+	app.Flag("input", `Recorded series: CSV "timestamp,value" or Prometheus /api/v1/query_range JSON (see above); "-" reads stdin.`).Required().StringVar(&o.input)
+	app.Flag("input.duplicates", "Rows that fall into one forecast step (the same timestamp, or one a fraction of a step after another): keep the last, average them (mean), or fail (error).").
+		Default(duplicatesLast).SetValue(enumFlag("input.duplicates", &o.duplicates, duplicatesLast, duplicatesMean, duplicatesError))
 	app.Flag("horizon", "Forecast horizon, a multiple of the step.").Default("1h").SetValue(durationFlag("horizon", &o.horizon))
 	app.Flag("series", `Label selector picking one series of a Prometheus JSON response, e.g. instance="a",job="b".`).StringVar(&o.selector)
 	app.Flag("step", "Forecast step (default: the input's step, the median of its first up to 32 positive timestamp differences).").SetValue(durationFlag("step", &o.step))
-	app.Flag("summary", "Print MAE, naive MAE, their ratio, a predict_linear baseline and the interval coverage to stderr.").BoolVar(&o.summary)
+	app.Flag("summary", "Print to stderr the rows sorted and merged and the gaps of the input, then MAE, naive MAE, their ratio, a predict_linear baseline and the interval coverage.").BoolVar(&o.summary)
 	app.Flag("min", "Lower physical bound of the series (forecasts and bounds are clamped).").Default("-Inf").SetValue(floatFlag("min", &o.min))
 	app.Flag("max", "Upper physical bound of the series.").Default("+Inf").SetValue(floatFlag("max", &o.max))
 	app.Flag("coverage", "Nominal coverage of the prediction intervals.").Default(strconv.FormatFloat(forecast.DefaultCoverage, 'g', -1, 64)).SetValue(floatFlag("coverage", &o.coverage))
@@ -92,6 +101,20 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// inputHelp is the tool's --help text: what it does and what input it takes.
+const inputHelp = `Backtest the servermon_exporter forecast on a recorded series; writes one CSV row per step to stdout.
+
+CSV input: the first line must be the header "timestamp,value" (either case; spaces around a field and double
+quotes around it are allowed), then one "timestamp,value" row per line; blank lines may only follow the data.
+Timestamps: RFC 3339 (2024-03-01T10:00:00Z, fraction and offset optional, no offset meaning UTC),
+"2024-03-01 10:00:00" (the same, with a space), or Unix seconds (1709287200, decimals allowed). An empty or NaN
+value is a missing observation.
+
+Prometheus input: the JSON of /api/v1/query_range; --series picks one series of several.
+
+Rows out of time order are sorted; rows in one forecast step are merged (--input.duplicates). Both are warned
+about on stderr, and counted with the gaps in --summary.`
+
 // flagValue is a kingpin value whose parse errors name the flag (kingpin's own do not).
 type flagValue[T any] struct {
 	name  string
@@ -112,6 +135,15 @@ func (f flagValue[T]) String() string { return fmt.Sprint(*f.dst) }
 
 func durationFlag(name string, dst *time.Duration) kingpin.Value {
 	return flagValue[time.Duration]{name, dst, time.ParseDuration}
+}
+
+func enumFlag(name string, dst *string, values ...string) kingpin.Value {
+	return flagValue[string]{name, dst, func(s string) (string, error) {
+		if !slices.Contains(values, s) {
+			return "", fmt.Errorf("want one of %s", strings.Join(values, ", "))
+		}
+		return s, nil
+	}}
 }
 
 func floatFlag(name string, dst *float64) kingpin.Value {
@@ -137,6 +169,7 @@ func backtest(o options, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("read %s: %w", o.input, err)
 	}
+	rep := inputReport{observations: len(pts), outOfOrder: sortSeries(pts)}
 	step := o.step
 	if step == 0 {
 		if step, err = inferStep(pts); err != nil {
@@ -146,6 +179,12 @@ func backtest(o options, stdin io.Reader, stdout, stderr io.Writer) error {
 			return usageError{fmt.Errorf("horizon %v is not a multiple of the input's step %v (the median of its first timestamp differences); pass --step", o.horizon, step)}
 		}
 	}
+	g := newGrid(pts[0].T, step)
+	if pts, err = mergeSteps(pts, g, o.duplicates, &rep); err != nil {
+		return fmt.Errorf("read %s: %w", o.input, err)
+	}
+	findGaps(pts, g, &rep)
+	rep.warn(stderr, o.duplicates, step)
 	cfg := forecast.DefaultConfig()
 	cfg.Step = step
 	cfg.Horizons = []time.Duration{o.horizon}
@@ -160,7 +199,6 @@ func backtest(o options, stdin io.Reader, stdout, stderr io.Writer) error {
 	if _, err := w.WriteString("timestamp,target_timestamp,value,forecast,lower,upper,anomaly_score,anomalous\n"); err != nil {
 		return fmt.Errorf("write output: %w", err)
 	}
-	g := newGrid(pts[0].T, step)
 	rows := make([]row, len(pts))
 	var line []byte
 	for i, p := range pts {
@@ -178,6 +216,7 @@ func backtest(o options, stdin io.Reader, stdout, stderr io.Writer) error {
 		return fmt.Errorf("write output: %w", err)
 	}
 	if o.summary {
+		rep.print(stderr, o.duplicates, step)
 		sum := summarise(pts, rows, g, o.horizon, o.plRange)
 		sum.print(stderr, o.coverage, o.plRange)
 	}
@@ -221,9 +260,10 @@ func appendRow(b []byte, p point, horizon time.Duration, r *row) []byte {
 	return append(b, '\n')
 }
 
-// inferStep is the median of the first up to stepPrefix positive differences between consecutive timestamps. It
-// looks only at a bounded prefix (the first stepPrefix+1 samples at most) so that the step, and hence every
-// output row, of a run on the first N >= stepPrefix+1 rows of a file equals that of the full run.
+// inferStep is the median of the first up to stepPrefix positive differences between consecutive timestamps of
+// pts (sorted). It looks only at a bounded prefix (the first stepPrefix+1 samples at most) so that the step, and
+// hence every output row, of a run on the first N >= stepPrefix+1 rows of an ordered file equals that of the full
+// run.
 func inferStep(pts []point) (time.Duration, error) {
 	var d []time.Duration
 	for i := 1; i < len(pts) && len(d) < stepPrefix; i++ {
@@ -246,16 +286,13 @@ type summary struct {
 	plMAE, plNaiveSameRows float64
 }
 
-// summarise scores every row with a forecast against the first observation in the grid step of its target time. The
+// summarise scores every row with a forecast against the observation in the grid step of its target time. The
 // predict_linear baseline uses the samples in (origin − plRange, origin] and is scored on the rows where both it
 // and our forecast exist.
 func summarise(pts []point, rows []row, g grid, horizon, plRange time.Duration) summary {
 	first := make(map[int64]float64, len(pts))
 	for _, p := range pts {
-		k := g.index(p.T)
-		if _, dup := first[k]; !dup {
-			first[k] = p.V
-		}
+		first[g.index(p.T)] = p.V // one point per step: mergeSteps
 	}
 	var sm summary
 	var xs, ys []float64

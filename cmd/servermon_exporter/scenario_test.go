@@ -17,6 +17,9 @@ type scenario struct {
 	reads, readSectors, readTicks uint64
 	writes, writeSectors          uint64
 	ioTicks, weighted             uint64
+	discards, discardSectors      uint64
+	discardTicks                  uint64
+	flushes, flushTicks           uint64
 	psiSome                       uint64
 	step                          int
 	memUsed                       float64 // share of MemTotal
@@ -54,6 +57,11 @@ func (s *scenario) advance(t *testing.T) {
 	s.writeSectors += 16 * n
 	s.ioTicks += uint64(s.intervalTicks*10) * (1 + n/45) / 3
 	s.weighted += 3 * n
+	s.discards += n / 10
+	s.discardSectors += 256 * (n / 10)
+	s.discardTicks += 5 * (n / 10)
+	s.flushes += n / 4
+	s.flushTicks += n / 2
 	s.psiSome += 1000 * n
 	s.write(t)
 }
@@ -67,7 +75,7 @@ func (s *scenario) write(t *testing.T) {
 		"meminfo": fmt.Sprintf("MemTotal: %d kB\nMemFree: 1000000 kB\nMemAvailable: %.0f kB\nBuffers: 0 kB\nCached: 0 kB\nSwapTotal: 1000000 kB\nSwapFree: 900000 kB\n",
 			memTotal, memTotal*(1-s.memUsed)),
 		"loadavg":      fmt.Sprintf("%.2f 0.50 0.25 1/100 1000\n", 0.5+float64(s.step%7)/10),
-		"diskstats":    fmt.Sprintf(" 254 0 vda %d 0 %d %d %d 0 %d 0 0 %d %d\n", s.reads, s.readSectors, s.readTicks, s.writes, s.writeSectors, s.ioTicks, s.weighted),
+		"diskstats":    fmt.Sprintf(" 254 0 vda %d 0 %d %d %d 0 %d 0 0 %d %d %d 0 %d %d %d %d\n", s.reads, s.readSectors, s.readTicks, s.writes, s.writeSectors, s.ioTicks, s.weighted, s.discards, s.discardSectors, s.discardTicks, s.flushes, s.flushTicks),
 		"pressure/cpu": fmt.Sprintf("some avg10=0.00 avg60=0.00 avg300=0.00 total=%d\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n", s.psiSome),
 		"pressure/io":  "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",
 	}

@@ -5,7 +5,6 @@ import (
 	"compress/gzip"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -59,9 +58,4 @@ func TestLandingPageAndPprof(t *testing.T) {
 	if resp, _ := on.get(t, "/debug/pprof/"); resp.StatusCode != http.StatusOK {
 		t.Errorf("pprof with --web.enable-pprof: %d", resp.StatusCode)
 	}
-}
-
-func httptestRequest(t *testing.T, path string) *http.Request {
-	t.Helper()
-	return httptest.NewRequest(http.MethodGet, "http://localhost"+path, nil)
 }
