@@ -197,7 +197,8 @@ func (g gainedSelector) String() string {
 // without error and, as long as the exporter lacks the metric, return nothing: once it returns data the test fails
 // and names the entry to remove. The lead removes this set when merging the exporter's side. Then the fleet table
 // "Filesystems filling up soonest (trusted forecasts)", which keeps finite ETAs only, needs a filling filesystem in
-// the scenario or an entry in phaseQueries, like "Soonest time until threshold (trusted forecasts)".
+// the scenario or an entry in phaseQueries, like "Soonest time until threshold (trusted forecasts)", and
+// stackMountpoint must be a mount point the stack's exporter reports.
 var gainedInIssues10And11 = []gainedSelector{
 	{metric: "servermon_forecast_ready"},
 	{metric: "servermon_forecast_warmup_seconds"},
