@@ -14,7 +14,8 @@ import (
 )
 
 // dashboardValues are the values the stack test gives Grafana's variables: the scrape job, the exporter, the busy
-// disk, the root filesystem, the compressed 1h horizon (the dashboards' default), and Grafana's interval variables for a 1 s scrape.
+// disk, the root filesystem, the compressed 1h horizon (the dashboards' default), and Grafana's interval variables
+// for a 1 s scrape.
 func (s *stack) dashboardValues() map[string]string {
 	return map[string]string{
 		"job": stackJob, "instance": s.inst, "device": busyDevice, "mountpoint": stackMountpoint, "horizon": s.horizon,
