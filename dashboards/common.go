@@ -13,6 +13,7 @@ const (
 	unitRatio   = "percentunit" // a 0-1 ratio shown as a percentage
 	unitSeconds = "s"
 	unitBytesPS = "Bps" // bytes per second
+	unitBytes   = "bytes"
 	unitCount   = "short"
 	unitScore   = "none" // dimensionless score
 )
@@ -23,11 +24,17 @@ const (
 	sel        = `job=~"$job",instance=~"$instance"`
 	jobSel     = `job=~"$job"`
 	diskSel    = sel + `,device=~"$device"`
+	fsSel      = sel + `,mountpoint=~"$mountpoint"`
 	hostUID    = "servermon-host"
 	fleetUID   = "servermon-fleet"
 	dashTag    = "servermon"
 	notInRange = 1e15 // ETAs at or above this (in practice +Inf) are "not in range"
 )
+
+// legendTarget names a series of a per-target metric: the target, and the
+// disk's device or the filesystem's device and mount point where there is
+// one (several mount points can share a device).
+const legendTarget = "{{target}} {{device}} {{mountpoint}}"
 
 // datasourceRef points panels and queries at the dashboard's datasource
 // variable, so that imports need no datasource mapping.
@@ -105,10 +112,13 @@ func multiAll(v *dashboard.QueryVariableBuilder) *dashboard.QueryVariableBuilder
 }
 
 // horizonVariable picks the forecast horizon (the exporter's
-// --forecast.horizon values), 1h by default.
+// --forecast.horizon values), 1h by default. Its values come from
+// servermon_forecast_ready, which the exporter exposes for every configured
+// horizon from its first sample: a forecast metric would list a horizon only
+// once it is served, hours (24h: a day) after a start without history.
 func horizonVariable() *dashboard.QueryVariableBuilder {
-	return labelVariable("horizon", "Horizon", "servermon_forecast_cpu_usage_ratio{"+sel+"}").
-		Description("Forecast horizon: how far ahead the forecast looks.").
+	return labelVariable("horizon", "Horizon", "servermon_forecast_ready{"+sel+"}").
+		Description("Forecast horizon: how far ahead the forecast looks. Every horizon the exporter is configured with is listed, also while it warms up.").
 		Sort(dashboard.VariableSortDisabled).
 		Current(option("1h"))
 }

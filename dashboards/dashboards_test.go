@@ -95,8 +95,28 @@ var substitutions = strings.NewReplacer(
 	"$job", "__job__",
 	"$instance", "__instance__",
 	"$device", "__device__",
+	"$mountpoint", "__mountpoint__",
 	"$horizon", "1h",
 )
+
+// gainedInIssues10And11 are the metrics the dashboards query that the
+// exporter gains in issues 10 (servermon_forecast_ready and
+// servermon_forecast_warmup_seconds, the forecast warm-up) and 11 (the
+// filesystem collector and its forecast), and does not export yet. They are
+// in the contract (testdata/exporter-metrics.txt) but not yet in the
+// exporter's golden output, so they are exempt from the golden check.
+// TestGainedMetricsNotYetExported fails as soon as the golden output has one
+// of them: then it leaves this set. The lead removes the set when merging
+// the exporter's side; rules/stack_dashboards_test.go has the same set for
+// the stack test.
+var gainedInIssues10And11 = map[string]bool{
+	"servermon_filesystem_size_bytes":           true,
+	"servermon_filesystem_avail_bytes":          true,
+	"servermon_filesystem_usage_ratio":          true,
+	"servermon_filesystem_inodes_usage_ratio":   true,
+	"servermon_filesystem_readonly":             true,
+	"servermon_forecast_filesystem_usage_ratio": true,
+}
 
 // knownMetrics is every name a dashboard may query: the contract's, the
 // exporter's golden output's and the recording rules'.
@@ -142,7 +162,7 @@ func checkSelectors(t *testing.T, where string, e parser.Expr, known, golden map
 		if !known[vs.Name] {
 			t.Errorf("%s: metric %q is neither exported nor recorded", where, vs.Name)
 		}
-		if golden != nil && strings.HasPrefix(vs.Name, "servermon_") && !golden[vs.Name] {
+		if golden != nil && strings.HasPrefix(vs.Name, "servermon_") && !golden[vs.Name] && !gainedInIssues10And11[vs.Name] {
 			t.Errorf("%s: metric %q is not in the exporter's golden output", where, vs.Name)
 		}
 		need := map[string]string{"job": "__job__", "instance": "__instance__"}
@@ -178,6 +198,9 @@ func TestQueries(t *testing.T) {
 				if strings.Contains(p.Title, "$device") && !strings.Contains(q.Expr, `device=~"$device"`) {
 					t.Errorf("%s: a panel of a device row must select device=~\"$device\"", where)
 				}
+				if strings.Contains(p.Title, "$mountpoint") && !strings.Contains(q.Expr, `mountpoint=~"$mountpoint"`) {
+					t.Errorf("%s: a panel of a filesystem row must select mountpoint=~\"$mountpoint\"", where)
+				}
 			}
 		}
 		if queries < 10 {
@@ -211,51 +234,101 @@ func TestQueries(t *testing.T) {
 	}
 }
 
-// TestHostForecastPanels checks that each forecast family has one panel with
-// the observed value and the forecast point and both bounds at $horizon.
+// hostFamilies maps each forecast metric of the host dashboard to the
+// observed metric it forecasts.
+var hostFamilies = map[string]string{
+	"servermon_forecast_cpu_usage_ratio":             "servermon_cpu_usage_ratio",
+	"servermon_forecast_memory_usage_ratio":          "servermon_memory_usage_ratio",
+	"servermon_forecast_swap_usage_ratio":            "servermon_swap_usage_ratio",
+	"servermon_forecast_load1":                       "servermon_load1",
+	"servermon_forecast_disk_utilization_ratio":      "servermon_disk_utilization_ratio",
+	"servermon_forecast_disk_read_bytes_per_second":  "servermon_disk_read_bytes_per_second",
+	"servermon_forecast_disk_write_bytes_per_second": "servermon_disk_write_bytes_per_second",
+	"servermon_forecast_filesystem_usage_ratio":      "servermon_filesystem_usage_ratio",
+}
+
+// exprs returns the expressions of a panel's queries.
+func (p panel) exprs() []string {
+	var out []string
+	for _, q := range p.Targets {
+		out = append(out, q.Expr)
+	}
+	return out
+}
+
+// TestHostForecastPanels checks that each forecast family has two panels:
+// a band panel over the dashboard's range with the observed value and the
+// forecast point and both bounds at $horizon, and an ahead panel over now to
+// now + $horizon with the forecast alone (beyond now, an observed series
+// would only be Prometheus repeating the newest sample).
 func TestHostForecastPanels(t *testing.T) {
 	b := committed(t)["servermon-host.json"]
-	families := map[string]string{
-		"servermon_forecast_cpu_usage_ratio":             "servermon_cpu_usage_ratio",
-		"servermon_forecast_memory_usage_ratio":          "servermon_memory_usage_ratio",
-		"servermon_forecast_swap_usage_ratio":            "servermon_swap_usage_ratio",
-		"servermon_forecast_load1":                       "servermon_load1",
-		"servermon_forecast_disk_utilization_ratio":      "servermon_disk_utilization_ratio",
-		"servermon_forecast_disk_read_bytes_per_second":  "servermon_disk_read_bytes_per_second",
-		"servermon_forecast_disk_write_bytes_per_second": "servermon_disk_write_bytes_per_second",
-	}
-	for forecast, observed := range families {
-		found := false
+	for forecast, observed := range hostFamilies {
+		bands, aheads := 0, 0
 		for _, p := range b.allPanels() {
-			var exprs []string
-			for _, q := range p.Targets {
-				exprs = append(exprs, q.Expr)
-			}
-			all := strings.Join(exprs, "\n")
-			if !strings.Contains(all, forecast+"{") {
+			exprs := p.exprs()
+			if !slices.ContainsFunc(exprs, func(e string) bool { return strings.HasPrefix(e, forecast+"{") }) {
 				continue
 			}
-			found = true
-			if !slices.ContainsFunc(exprs, func(e string) bool { return strings.HasPrefix(e, observed+"{") }) {
-				t.Errorf("panel %q: forecast %s without the observed %s", p.Title, forecast, observed)
-			}
+			all := strings.Join(exprs, "\n")
 			for _, bound := range []string{"point", "lower", "upper"} {
 				if !strings.Contains(all, `horizon="$horizon",bound="`+bound+`"} offset $horizon`) {
 					t.Errorf("panel %q: no %s bound of %s at $horizon", p.Title, bound, forecast)
 				}
 			}
+			hasObserved := slices.ContainsFunc(exprs, func(e string) bool { return strings.HasPrefix(e, observed+"{") })
+			switch {
+			case p.TimeFrom == "" && p.TimeShift == "":
+				bands++
+				if !hasObserved {
+					t.Errorf("band panel %q: forecast %s without the observed %s", p.Title, forecast, observed)
+				}
+			case p.TimeFrom == aheadTimeFrom && p.TimeShift == "":
+				aheads++
+				if hasObserved {
+					t.Errorf("ahead panel %q draws the observed %s, which beyond now is only the newest sample repeated", p.Title, observed)
+				}
+			default:
+				t.Errorf("panel %q: time override from %q shift %q, want none (band) or from %q (ahead)", p.Title, p.TimeFrom, p.TimeShift, aheadTimeFrom)
+			}
 		}
-		if !found {
-			t.Errorf("no panel shows %s", forecast)
+		if bands != 1 || aheads != 1 {
+			t.Errorf("%s: %d band and %d ahead panels, want one of each", forecast, bands, aheads)
 		}
 	}
-	h, ok := b.variable("horizon")
-	if !ok || h.Current.Value != "1h" {
-		t.Errorf("horizon variable %+v, want default 1h", h)
+	for _, by := range []string{"device", "mountpoint"} {
+		repeated := slices.ContainsFunc(b.Panels, func(p panel) bool { return p.Type == "row" && p.Repeat == by })
+		if !repeated {
+			t.Errorf("no row repeated by %s", by)
+		}
 	}
-	repeated := slices.ContainsFunc(b.Panels, func(p panel) bool { return p.Type == "row" && p.Repeat == "device" })
-	if !repeated {
-		t.Error("no row repeated by device")
+}
+
+// TestFleetForecastPanels checks the fleet forecasts the same way: a band
+// panel with the observed mean, and an ahead panel reaching now + $horizon.
+func TestFleetForecastPanels(t *testing.T) {
+	b := committed(t)["servermon-fleet.json"]
+	for _, target := range []string{"cpu_usage_ratio", "memory_usage_ratio"} {
+		forecast, observed := "job:servermon_forecast_"+target+":avg{", "job:servermon_"+target+":avg{"
+		bands, aheads := 0, 0
+		for _, p := range b.allPanels() {
+			exprs := p.exprs()
+			if !slices.ContainsFunc(exprs, func(e string) bool { return strings.HasPrefix(e, forecast) }) {
+				continue
+			}
+			hasObserved := slices.ContainsFunc(exprs, func(e string) bool { return strings.HasPrefix(e, observed) })
+			switch {
+			case p.TimeFrom == "" && p.TimeShift == "" && hasObserved:
+				bands++
+			case p.TimeFrom == aheadTimeFrom && p.TimeShift == "" && !hasObserved:
+				aheads++
+			default:
+				t.Errorf("panel %q: time override from %q shift %q with observed %v", p.Title, p.TimeFrom, p.TimeShift, hasObserved)
+			}
+		}
+		if bands != 1 || aheads != 1 {
+			t.Errorf("%s: %d band and %d ahead panels, want one of each", target, bands, aheads)
+		}
 	}
 }
 
@@ -305,5 +378,85 @@ func TestStrictSchema(t *testing.T) {
 		if err != nil {
 			t.Errorf("%s does not match Grafana's dashboard schema: %v", f.Name, err)
 		}
+	}
+}
+
+// TestGainedMetricsNotYetExported keeps gainedInIssues10And11 exact: each name is in the contract, queried by a
+// dashboard, and not in the exporter's golden output yet (once it is, it must leave the set).
+func TestGainedMetricsNotYetExported(t *testing.T) {
+	contract := readNames(t, "testdata/exporter-metrics.txt")
+	golden := goldenNames(t)
+	queried := map[string]bool{}
+	for _, b := range committed(t) {
+		for _, p := range b.allPanels() {
+			for _, e := range p.exprs() {
+				for n := range gainedInIssues10And11 {
+					if strings.Contains(e, n+"{") {
+						queried[n] = true
+					}
+				}
+			}
+		}
+	}
+	for n := range gainedInIssues10And11 {
+		if !contract[n] {
+			t.Errorf("%s is not in testdata/exporter-metrics.txt", n)
+		}
+		if golden[n] {
+			t.Errorf("%s is in the exporter's golden output now: remove it from gainedInIssues10And11", n)
+		}
+		if !queried[n] {
+			t.Errorf("%s is in gainedInIssues10And11 but no dashboard queries it", n)
+		}
+	}
+}
+
+// unitOf returns the Grafana unit a metric's name implies (its suffix; for a recording rule level:metric:operation,
+// the metric's), or "" when the name implies none.
+func unitOf(name string) string {
+	if parts := strings.Split(name, ":"); len(parts) == 3 {
+		name = parts[1]
+	}
+	switch {
+	case strings.HasSuffix(name, "_bytes_per_second"):
+		return unitBytesPS
+	case strings.HasSuffix(name, "_bytes"):
+		return unitBytes
+	case strings.HasSuffix(name, "_ratio"):
+		return unitRatio
+	case strings.HasSuffix(name, "_seconds"), strings.Contains(name, "_seconds_until_"):
+		return unitSeconds
+	}
+	return ""
+}
+
+// TestUnits checks that a panel whose queries all imply one unit (by their metrics' names) shows that unit.
+func TestUnits(t *testing.T) {
+	known, _ := knownMetrics(t)
+	checked := 0
+	for name, b := range committed(t) {
+		for _, p := range b.allPanels() {
+			units := map[string]bool{}
+			for _, q := range p.Targets {
+				e := parseQuery(t, name+": "+p.Title, q.Expr)
+				for _, m := range checkSelectors(t, name+": "+p.Title, e, known, nil) {
+					if u := unitOf(m); u != "" {
+						units[u] = true
+					}
+				}
+			}
+			if len(units) != 1 {
+				continue
+			}
+			checked++
+			for u := range units {
+				if p.FieldConfig.Defaults.Unit != u {
+					t.Errorf("%s: panel %q shows %q, its metrics are in %q", name, p.Title, p.FieldConfig.Defaults.Unit, u)
+				}
+			}
+		}
+	}
+	if checked < 20 {
+		t.Errorf("only %d panels had a unit to check", checked)
 	}
 }

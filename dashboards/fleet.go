@@ -7,6 +7,7 @@ import (
 
 	"github.com/grafana/grafana-foundation-sdk/go/common"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+	"github.com/grafana/grafana-foundation-sdk/go/prometheus"
 	"github.com/grafana/grafana-foundation-sdk/go/stat"
 	"github.com/grafana/grafana-foundation-sdk/go/timeseries"
 )
@@ -58,9 +59,29 @@ func Fleet() (dashboard.Dashboard, error) {
 			Decimals(0).
 			Height(8).Span(24))
 
+	d.WithRow(dashboard.NewRowBuilder("Filesystems filling up")).
+		WithPanel(countStat("Soonest disk full (trusted)",
+			"The soonest trusted time until a filesystem's usage reaches its threshold, across the selected hosts (minimum of instance:servermon_forecast_seconds_until_threshold:trusted for target filesystem_usage_ratio). Red under 4h, orange under 24h, like ServermonFilesystemFillingUp.",
+			`min(instance:servermon_forecast_seconds_until_threshold:trusted{`+sel+`,target="filesystem_usage_ratio"})`,
+			thresholds("red", at(fsCritical, "orange"), at(fsWarning, "green"))).
+			Unit(unitSeconds).
+			Decimals(1).
+			Mappings(etaMappings()).
+			GraphMode(common.BigValueGraphModeNone).
+			Height(8).Span(6)).
+		WithPanel(hostTable("Filesystems filling up soonest (trusted forecasts)",
+			"The 20 mounts of the selected hosts whose trusted usage forecast reaches the threshold soonest.",
+			`bottomk(20, instance:servermon_forecast_seconds_until_threshold:trusted{`+sel+`,target="filesystem_usage_ratio"} < +Inf)`,
+			"ETA", unitSeconds, false).
+			Thresholds(thresholds("red", at(fsCritical, "orange"), at(fsWarning, "green"))).
+			OverrideByName("ETA", cellColor("color-background")).
+			Height(8).Span(18))
+
 	d.WithRow(dashboard.NewRowBuilder("Fleet trends")).
-		WithPanel(fleetForecast("Fleet CPU usage", "servermon_cpu_usage_ratio")).
-		WithPanel(fleetForecast("Fleet memory usage", "servermon_memory_usage_ratio")).
+		WithPanel(fleetForecast("Fleet CPU usage", "servermon_cpu_usage_ratio").Span(8)).
+		WithPanel(fleetAhead("Fleet CPU usage", "servermon_cpu_usage_ratio")).
+		WithPanel(fleetForecast("Fleet memory usage", "servermon_memory_usage_ratio").Span(8)).
+		WithPanel(fleetAhead("Fleet memory usage", "servermon_memory_usage_ratio")).
 		WithPanel(timeseries.NewPanelBuilder().
 			Title("Hosts at risk and anomalous").
 			Description("Per job: hosts with a trusted ETA under 24h, and hosts with a trusted target flagged anomalous.").
@@ -105,20 +126,46 @@ func countStat(title, description, expr string, th *dashboard.ThresholdsConfigBu
 		Height(4).Span(6)
 }
 
+// fleetForecastQueries are a job's mean forecast point and mean upper bound
+// at the selected horizon, shifted to the time they predict, with the
+// references given.
+func fleetForecastQueries(metric, pointRef, upperRef string) []*prometheus.DataqueryBuilder {
+	rec := `job:servermon_forecast_` + metric[len("servermon_"):] + `:avg{` + jobSel + `,horizon="$horizon",bound="`
+	return []*prometheus.DataqueryBuilder{
+		query(pointRef, rec+`point"} offset $horizon`, "{{job}} forecast"),
+		query(upperRef, rec+`upper"} offset $horizon`, "{{job}} mean upper bound"),
+	}
+}
+
+// fleetStyle is the unit, axis and series styles of the fleet forecast panels.
+func fleetStyle(p *timeseries.PanelBuilder) *timeseries.PanelBuilder {
+	return p.Datasource(datasourceRef()).
+		Unit(unitRatio).Min(0).AxisSoftMax(1).Height(8).LineWidth(1).
+		OverrideByRegexp(".* forecast$", lineStyle(common.LineStyleFillDash)).
+		OverrideByRegexp(".* mean upper bound$", lineStyle(common.LineStyleFillDot))
+}
+
 // fleetForecast draws a job's mean observed value with the mean forecast made
 // $horizon earlier (see bandDescription for the shift).
 func fleetForecast(title, metric string) *timeseries.PanelBuilder {
-	return timeseries.NewPanelBuilder().
+	return fleetStyle(timeseries.NewPanelBuilder().
 		Title(title).
-		Description("Mean over the selected jobs' hosts (recording rules job:"+metric+":avg and job:servermon_forecast_"+
-			metric[len("servermon_"):]+":avg). "+bandDescription).
-		Datasource(datasourceRef()).
-		Targets(targets(
+		Description("Mean over the selected jobs' hosts (recording rules job:" + metric + ":avg and job:servermon_forecast_" +
+			metric[len("servermon_"):] + ":avg). " + bandDescription).
+		Targets(targets(append([]*prometheus.DataqueryBuilder{
 			query("A", `job:`+metric+`:avg{`+jobSel+`}`, "{{job}} observed"),
-			query("B", `job:servermon_forecast_`+metric[len("servermon_"):]+`:avg{`+jobSel+`,horizon="$horizon",bound="point"} offset $horizon`, "{{job}} forecast"),
-			query("C", `job:servermon_forecast_`+metric[len("servermon_"):]+`:avg{`+jobSel+`,horizon="$horizon",bound="upper"} offset $horizon`, "{{job}} mean upper bound"),
-		)).
-		Unit(unitRatio).Min(0).AxisSoftMax(1).Height(8).Span(12).LineWidth(1).
-		OverrideByRegexp(".* forecast$", lineStyle(common.LineStyleFillDash)).
-		OverrideByRegexp(".* mean upper bound$", lineStyle(common.LineStyleFillDot))
+		}, fleetForecastQueries(metric, "B", "C")...)...))).
+		Span(12)
+}
+
+// fleetAhead draws a job's mean forecast from now to now + the selected
+// horizon (see aheadTimeFrom).
+func fleetAhead(title, metric string) *timeseries.PanelBuilder {
+	return fleetStyle(timeseries.NewPanelBuilder().
+		Title(title + ", next $horizon").
+		Description("Mean over the selected jobs' hosts of the forecast (recording rule job:servermon_forecast_" +
+			metric[len("servermon_"):] + ":avg). " + aheadDescription).
+		Targets(targets(fleetForecastQueries(metric, "A", "B")...))).
+		TimeFrom(aheadTimeFrom).
+		Span(4)
 }

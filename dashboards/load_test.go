@@ -17,6 +17,8 @@ type panel struct {
 	Type        string `json:"type"`
 	Title       string `json:"title"`
 	Repeat      string `json:"repeat"`
+	TimeFrom    string `json:"timeFrom"`
+	TimeShift   string `json:"timeShift"`
 	Datasource  *ref   `json:"datasource"`
 	FieldConfig struct {
 		Defaults struct {
@@ -33,10 +35,16 @@ type panel struct {
 		} `json:"overrides"`
 	} `json:"fieldConfig"`
 	Targets []struct {
-		Datasource *ref   `json:"datasource"`
-		Expr       string `json:"expr"`
-		RefID      string `json:"refId"`
+		Datasource   *ref   `json:"datasource"`
+		Expr         string `json:"expr"`
+		RefID        string `json:"refId"`
+		LegendFormat string `json:"legendFormat"`
+		Format       string `json:"format"`
 	} `json:"targets"`
+	Transformations []struct {
+		ID      string         `json:"id"`
+		Options map[string]any `json:"options"`
+	} `json:"transformations"`
 	Panels []panel `json:"panels"` // inside collapsed rows
 }
 
@@ -52,6 +60,8 @@ type variable struct {
 	Name       string `json:"name"`
 	Label      string `json:"label"`
 	Query      any    `json:"query"`
+	Multi      bool   `json:"multi"`
+	IncludeAll bool   `json:"includeAll"`
 	Datasource *ref   `json:"datasource"`
 	Current    struct {
 		Value any `json:"value"`
@@ -60,11 +70,15 @@ type variable struct {
 
 // board is the part of a dashboard the tests read.
 type board struct {
-	UID           string  `json:"uid"`
-	Title         string  `json:"title"`
-	SchemaVersion int     `json:"schemaVersion"`
-	Panels        []panel `json:"panels"`
-	Templating    struct {
+	UID           string `json:"uid"`
+	Title         string `json:"title"`
+	SchemaVersion int    `json:"schemaVersion"`
+	Time          struct {
+		From string `json:"from"`
+		To   string `json:"to"`
+	} `json:"time"`
+	Panels     []panel `json:"panels"`
+	Templating struct {
 		List []variable `json:"list"`
 	} `json:"templating"`
 }

@@ -30,7 +30,8 @@ func organize(valueName string) dashboard.DataTransformerConfig {
 		Options: map[string]any{
 			"excludeByName": map[string]bool{"Time": true, "__name__": true},
 			"indexByName": map[string]int{
-				"job": 0, "instance": 1, "target": 2, "device": 3, "threshold": 4, "horizon": 5, "Value": 6,
+				"job": 0, "instance": 1, "target": 2, "device": 3, "mountpoint": 4, "fstype": 5,
+				"threshold": 6, "horizon": 7, "Value": 8,
 			},
 			"renameByName": map[string]string{"Value": valueName},
 		},
