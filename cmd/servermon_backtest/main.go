@@ -39,7 +39,9 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 
+	"github.com/servermon/servermon_exporter/collector"
 	"github.com/servermon/servermon_exporter/forecast"
+	"github.com/servermon/servermon_exporter/internal/flagvalue"
 )
 
 // stepPrefix is how many timestamp differences at most inferStep looks at.
@@ -57,10 +59,13 @@ type options struct {
 	step       time.Duration
 	summary    bool
 	min, max   float64
-	coverage   float64
-	plRange    time.Duration
-	exitEarly  bool
-	exitCode   int
+	// minSet and maxSet tell whether --min and --max were given, which --target does not override.
+	minSet, maxSet bool
+	target         string
+	coverage       float64
+	plRange        time.Duration
+	exitEarly      bool
+	exitCode       int
 }
 
 // run is main without the process: it returns the exit status (0 ok, 1 failure, 2 bad usage).
@@ -78,8 +83,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app.Flag("series", `Label selector picking one series of a Prometheus JSON response, e.g. instance="a",job="b".`).StringVar(&o.selector)
 	app.Flag("step", "Forecast step (default: the input's step, the median of its first up to 32 positive timestamp differences).").SetValue(durationFlag("step", &o.step))
 	app.Flag("summary", "Print to stderr the rows sorted and merged and the gaps of the input, then MAE, naive MAE, their ratio, a predict_linear baseline and the interval coverage.").BoolVar(&o.summary)
-	app.Flag("min", "Lower physical bound of the series (forecasts and bounds are clamped).").Default("-Inf").SetValue(floatFlag("min", &o.min))
-	app.Flag("max", "Upper physical bound of the series.").Default("+Inf").SetValue(floatFlag("max", &o.max))
+	app.Flag("min", "Lower physical bound of the series (forecasts and bounds are clamped).").Default("-Inf").IsSetByUser(&o.minSet).SetValue(floatFlag("min", &o.min))
+	app.Flag("max", "Upper physical bound of the series.").Default("+Inf").IsSetByUser(&o.maxSet).SetValue(floatFlag("max", &o.max))
+	app.Flag("target", "The exporter's forecast target the series is of ("+targetNames()+"): its bounds, as the exporter forecasts it, unless --min or --max say otherwise.").
+		SetValue(enumFlag("target", &o.target, strings.Split(targetNames(), ", ")...))
 	app.Flag("coverage", "Nominal coverage of the prediction intervals.").Default(strconv.FormatFloat(forecast.DefaultCoverage, 'g', -1, 64)).SetValue(floatFlag("coverage", &o.coverage))
 	app.Flag("baseline.range", "Range of the predict_linear baseline in --summary.").Default("1h").SetValue(durationFlag("baseline.range", &o.plRange))
 	_, err := app.Parse(args)
@@ -89,6 +96,14 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "servermon_backtest: error: %v, try --help\n", err)
 		return 2
+	}
+	if t := collector.TargetByName(o.target); t != nil {
+		if !o.minSet {
+			o.min = t.Min
+		}
+		if !o.maxSet {
+			o.max = t.Max
+		}
 	}
 	if err := backtest(o, stdin, stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "servermon_backtest: error: %v\n", err)
@@ -115,39 +130,30 @@ Prometheus input: the JSON of /api/v1/query_range; --series picks one series of 
 Rows out of time order are sorted; rows in one forecast step are merged (--input.duplicates). Both are warned
 about on stderr, and counted with the gaps in --summary.`
 
-// flagValue is a kingpin value whose parse errors name the flag (kingpin's own do not).
-type flagValue[T any] struct {
-	name  string
-	dst   *T
-	parse func(string) (T, error)
-}
-
-func (f flagValue[T]) Set(s string) error {
-	v, err := f.parse(s)
-	if err != nil {
-		return fmt.Errorf("--%s=%q: %w", f.name, s, err)
+// targetNames lists the exporter's forecast targets, for --target.
+func targetNames() string {
+	var names []string
+	for _, t := range collector.Targets() {
+		names = append(names, t.Name)
 	}
-	*f.dst = v
-	return nil
+	return strings.Join(names, ", ")
 }
-
-func (f flagValue[T]) String() string { return fmt.Sprint(*f.dst) }
 
 func durationFlag(name string, dst *time.Duration) kingpin.Value {
-	return flagValue[time.Duration]{name, dst, time.ParseDuration}
+	return flagvalue.Of(name, dst, time.ParseDuration)
 }
 
 func enumFlag(name string, dst *string, values ...string) kingpin.Value {
-	return flagValue[string]{name, dst, func(s string) (string, error) {
+	return flagvalue.Of(name, dst, func(s string) (string, error) {
 		if !slices.Contains(values, s) {
 			return "", fmt.Errorf("want one of %s", strings.Join(values, ", "))
 		}
 		return s, nil
-	}}
+	})
 }
 
 func floatFlag(name string, dst *float64) kingpin.Value {
-	return flagValue[float64]{name, dst, func(s string) (float64, error) { return strconv.ParseFloat(s, 64) }}
+	return flagvalue.Of(name, dst, func(s string) (float64, error) { return strconv.ParseFloat(s, 64) })
 }
 
 // usageError marks errors caused by flag values rather than by the input or the output.

@@ -342,3 +342,36 @@ func TestBacktestJitteredTimestamps(t *testing.T) {
 		t.Errorf("summary does not score every row whose target is in the input:\n%s", stderr)
 	}
 }
+
+// TestBacktestTargetBounds: --target takes the bounds the exporter forecasts the target with (a ratio: [0, 1]),
+// unless --max says otherwise, and an unknown target is a usage error.
+func TestBacktestTargetBounds(t *testing.T) {
+	pts := make([]point, 400)
+	for i := range pts {
+		pts[i] = point{time.Unix(1.7e9, 0).Add(time.Duration(i) * time.Minute), 0.97 + 0.03*math.Sin(float64(i)/3)}
+	}
+	path := writeSeriesCSV(t, pts)
+	highest := func(args ...string) float64 {
+		t.Helper()
+		out, stderr, code := runBacktest(t, "", append([]string{"--input=" + path, "--horizon=5m"}, args...)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr)
+		}
+		top := math.Inf(-1)
+		for _, r := range parseOutput(t, out) {
+			if r.hasForecast {
+				top = math.Max(top, r.upper)
+			}
+		}
+		return top
+	}
+	if top := highest("--target=memory_usage_ratio"); top != 1 {
+		t.Errorf("highest upper bound %v with --target=memory_usage_ratio, want it clamped to exactly 1", top)
+	}
+	if top := highest("--target=memory_usage_ratio", "--max=2"); !(top > 1) {
+		t.Errorf("highest upper bound %v with --max=2, want above 1", top)
+	}
+	if _, stderr, code := runBacktest(t, "", "--input="+path, "--target=gpu_usage_ratio"); code != 2 || !strings.Contains(stderr, "--target=gpu_usage_ratio: want one of cpu_usage_ratio") {
+		t.Errorf("unknown target: exit %d, %q", code, stderr)
+	}
+}

@@ -192,7 +192,7 @@ func TestBacktestDaylightSavingExport(t *testing.T) {
 		!strings.Contains(stderr, "rows at 2025-10-26T02:00:00Z and 2025-10-26T02:00:00Z fall into one forecast step") {
 		t.Errorf("error: exit %d, %q", code, stderr)
 	}
-	if _, stderr, code := runBacktest(t, "", "--input="+path, "--input.duplicates=first"); code != 2 || !strings.Contains(stderr, `--input.duplicates="first": want one of last, mean, error`) {
+	if _, stderr, code := runBacktest(t, "", "--input="+path, "--input.duplicates=first"); code != 2 || !strings.Contains(stderr, `--input.duplicates=first: want one of last, mean, error`) {
 		t.Errorf("bad policy: exit %d, %q", code, stderr)
 	}
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/servermon/servermon_exporter/collector"
 	"github.com/servermon/servermon_exporter/forecast"
+	"github.com/servermon/servermon_exporter/internal/flagvalue"
 	"github.com/servermon/servermon_exporter/internal/forecaster"
 )
 
@@ -57,12 +58,6 @@ func flagError(flag string, value any, problem error) error {
 	return fmt.Errorf("--%s=%v: %w", flag, value, problem)
 }
 
-// parsed is a flag value parsed by parse after kingpin has read the command line, so that its error names the flag.
-type parsed struct {
-	flag, raw string
-	set       func(string) error
-}
-
 // parseFlags parses the command line into a config. Usage and errors go to out.
 func parseFlags(args []string, out io.Writer) (*config, error) {
 	app := kingpin.New("servermon_exporter", "Prometheus exporter of host CPU, memory, swap, load, pressure and disk IO gauges, with in-process forecasts.")
@@ -74,12 +69,9 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	app.HelpFlag.Short('h')
 
 	cfg := &config{collectors: map[string]bool{}, runtimeEvery: 10 * time.Second}
-	var later []*parsed
 	value := func(name, help, def string, set func(string) error) *kingpin.FlagClause {
-		p := &parsed{flag: name, set: set}
-		later = append(later, p)
 		c := app.Flag(name, help).Default(def)
-		c.StringVar(&p.raw)
+		c.SetValue(flagvalue.Func(name, set))
 		return c
 	}
 	duration := func(name, help, def string, dst *time.Duration) {
@@ -143,11 +135,6 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	}
 	if err != nil {
 		return nil, err
-	}
-	for _, p := range later {
-		if err := p.set(p.raw); err != nil {
-			return nil, flagError(p.flag, p.raw, err)
-		}
 	}
 	for name, on := range enabled {
 		cfg.collectors[name] = *on
