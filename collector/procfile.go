@@ -139,7 +139,7 @@ func (f *procFile) readAll() ([]byte, error) {
 
 // pread reads at off. On a real procfs it makes the system call without telling the Go scheduler (RawSyscall):
 // these files are rendered from kernel memory without blocking, and announcing each call would wake the runtime's
-// monitor thread, whose polling then costs more than the reads (on a 2-vCPU VM, measured: docs/benchmarks.md).
+// monitor thread, whose polling then costs more than the reads (docs/benchmarks.md).
 // Anywhere else a read may block (a network filesystem), so it goes through the scheduler as usual.
 func (f *procFile) pread(b []byte, off int64) (int, error) {
 	if !f.onProcfs {

@@ -12,11 +12,11 @@ import (
 // tickTimer is a periodic timer that wakes one thread per tick, for the sampler's once-a-second loop.
 //
 // A Go timer wakes two: the thread waiting in the network poller, and the runtime's monitor thread (sysmon), which
-// sleeps until the next timer and then polls a few more times before it sleeps again. On a small VM each wakeup
-// costs tens of microseconds of CPU, more than a sample's reads. A periodic timerfd waited on through the network
-// poller wakes only the poller's thread, is set once, and is read with a raw system call, which does not rouse
-// sysmon either (measured: docs/benchmarks.md). The kernel keeps the cadence: a late reader finds the missed ticks
-// counted in one read, so ticks it is too late for are skipped, as with a time.Ticker.
+// sleeps until the next timer and then polls a few more times before it sleeps again; on a small VM a wakeup costs
+// more CPU than a sample's reads (docs/benchmarks.md). A periodic timerfd waited on through the network poller
+// wakes only the poller's thread, is set once, and is read with a raw system call, which does not rouse sysmon
+// either. The kernel keeps the cadence: a late reader finds the missed ticks counted in one read, so ticks it is
+// too late for are skipped, as with a time.Ticker.
 type tickTimer struct {
 	file *os.File
 	rc   syscall.RawConn

@@ -31,9 +31,8 @@ const (
 // standard deviation; Q₀.₉₉/2.576 is the same for Gaussian errors, and larger for heavy-tailed and bursty ones,
 // where the MAD only sees the quiet steps and every burst would score far above any threshold. With the default
 // threshold 4 a value is anomalous when its error exceeds both 4 robust standard deviations and 1.55 × the 99th
-// percentile of the recent errors: a series that bursts regularly is not anomalous at its ordinary bursts (the
-// synthetic bursty, spiky, heavy-tailed and periodic-job generators flag at most 1 % of their steps, down from
-// 4–21 % with the MAD alone), while a spike beyond anything in the last 512 steps still is. A level shift puts
+// percentile of the recent errors: a series that bursts regularly is not anomalous at its ordinary bursts, while a
+// spike beyond anything in the last 512 steps still is (docs/forecasting.md has the flag rates). A level shift puts
 // maxStrikes large errors into the window, fewer than the 5 the quantile ignores, so later shifts still score.
 // The last two floors keep the score finite on a flat series.
 //

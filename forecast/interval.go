@@ -19,40 +19,25 @@ import (
 // q_hi published with that forecast (kept in its row),
 //
 //	q_hi ← max(0, q_hi + η·(1{z > q_hi,origin} − α/2)),   q_lo ← min(0, q_lo − η·(1{z < q_lo,origin} − α/2)),
-//	η = qtRate·max(1, √(qtWarm/scored))·min(1, √(qtOverlap/k)) = 0.2·max(1, √(400/scored))·min(1, √(60/k))
+//	η = qtRate·max(1, √(qtWarm/scored))·min(1, √(qtOverlap/k)) = 0.2·max(1, √(3000/scored))·min(1, √(60/k))
 //
 // (the clamps keep the point inside its interval). Summing the updates shows that the long-run fraction of misses
 // above (below) equals α/2 up to Σ(Δq/η)/T, whatever the error distribution and whatever σ is, so coverage tracks
 // the target on heavy-tailed and shifting series; the larger rate while few errors are known corrects a poor start.
+// The rate is divided by √(k/60) beyond 60 steps because forecasts whose horizons overlap have correlated errors:
+// one surprise makes up to k consecutive misses, which would wind q up for days.
 //
 // The scale is local: σ_t = max(1.2533·m_t, 0.5·MAE_long, 10⁻⁹·max(1, |point|)), where m_t is the mean absolute
 // one-step error of the anomaly reference over the last memory(k) = 100 + k steps (1.2533·m_t is about the standard
 // deviation of one-step errors) and MAE_long is the published forecast's MAE at this horizon over
 // scaleMemory·memory(k) scored forecasts. The one-step error level is known at once, without the k-step lag of the
 // horizon's own errors, and a disturbance that is predictable one step ahead does not raise it: after a memory leak
-// (a smooth ramp) is fixed, m_t is at the calm noise level again, and the interval shrinks within hours instead of
-// staying wide for the days in which the leak's k-step errors dominated the horizon's MAE (the scale used before).
-// Bursts do raise it, so bursty series keep wide intervals for memory(k) steps after a burst. The floor of
-// 0.5·MAE_long keeps the normalised errors of series whose k-step errors are large compared with their one-step
-// errors (bursts after quiet stretches) in a range the tracker can follow, and σ above 0 on series that are
-// constant between rare jumps. Measured (go run ./bench/forecast -scenario=leak, and -recorded): with a factor 1 the
-// ETA stayed below 24 h for 12–27 h after a fixed leak; with 0.25 the recorded disk-write series was covered 0.91
-// of the time; 0.5 to 0.7 gave 0.93 and a 24 h upper bound of 0.53–0.77 after the fix.
-//
-// The rate is divided by √(k/60) beyond 60 steps: forecasts whose horizons overlap have correlated errors, so one
-// surprise makes up to k consecutive misses, and with the plain rate a single disturbance raised q_hi of a 24 h
-// horizon at a 1 m step by 0.2 per missed forecast, 50 units for a 4.5 h leak, which took a week of hits
-// (η·α/2 each) to pay back. qtWarm = 3000 (rather than 400) lets q reach the wide quantiles of bursty series within
-// their first days: on the recorded disk-write series (1409 forecasts) coverage went from 0.90 to 0.92.
-//
-// Choices measured and rejected (go run ./bench/forecast with the variant): scoring against the current q instead
-// of the published one looks ahead — q has meanwhile seen k more correlated errors — and under-covers
-// autocorrelated series (random walk, 1 m step, 1 h horizon: 0.80–0.81); capping q at a decaying maximum of |z|
-// broke coverage the same way (0.66–0.67); stopping a miss from moving q past its own z under-covered every
-// generator (0.90–0.95); a scale from a clipped 50-step mean of one-step errors alone under-covered bursty series
-// (0.89–0.93) because after quiet steps a burst's normalised error is in the thousands; a leaky second tracker (a
-// fast part decaying to 0) over-covered daily-cycle series for days after a wide start; adding the horizon's own
-// recent MAE to the scale (factor 0.35) kept the ETA after a fixed leak below 24 h for 8–9 h.
+// (a smooth ramp) is fixed, m_t is at the calm noise level again and the interval shrinks within hours. Bursts do
+// raise it, so bursty series keep wide intervals for memory(k) steps after a burst. The floor of 0.5·MAE_long keeps
+// the normalised errors of series whose k-step errors are large compared with their one-step errors (bursts after
+// quiet stretches) in a range the tracker can follow, and σ above 0 on series that are constant between rare
+// jumps. docs/forecasting.md ("Prediction intervals") gives the measurements behind the factors and the variants
+// that were tried and rejected.
 const (
 	// qtWarm: the tracker's rate is η·max(1, √(qtWarm/scored)), faster while few errors have been seen.
 	qtWarm = 3000
