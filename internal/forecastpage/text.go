@@ -64,8 +64,11 @@ func (s *seriesReport) firstWarmup() float64 {
 	return first
 }
 
-// Notable reports whether the threshold is reached or forecast to be, for the summary to stand it out.
-func (s *seriesReport) Notable() bool { return s.ETA.State == etaReached || s.ETA.State == etaAhead }
+// Notable reports whether the threshold is reached or the point forecast reaches it, for the summary to stand it
+// out.
+func (s *seriesReport) Notable() bool {
+	return s.ETA.State == etaReached || s.ETA.State == etaAhead && !math.IsInf(s.ETA.Expected, 1)
+}
 
 // Warming reports whether no horizon is served yet.
 func (s *seriesReport) Warming() bool {
@@ -149,7 +152,7 @@ func (s *seriesReport) TrustTag() string {
 	if s.Trust.Trusted {
 		return "trusted by the alert rules"
 	}
-	return "not trusted by the alert rules yet"
+	return "not trusted by the alert rules"
 }
 
 // TrustText is the trust gate's verdict with its reasons.
