@@ -18,20 +18,34 @@ const (
 	plotT, plotB   = 14.0, 272.0
 )
 
-// chart is what the template draws for one series: every coordinate computed here, every string escaped there.
+// chart is what the template draws for one series: every coordinate computed and formatted here, every string
+// escaped there. Lines of one kind share one path, so that a chart costs the template a few dozen actions.
 type chart struct {
 	ID          string // prefix of the chart's element ids
 	Title, Desc string
-	XTicks      []tick
-	YTicks      []tick
+	Grid        string // path data of the grid lines shown at every width
+	GridMinor   string // and of those hidden on narrow screens
 	Observed    string // path data, empty without history
 	Forecast    string // path data of the point forecast, empty without a served horizon
 	Band        string // polygon points of the 95 % band
-	Bars        []bar  // the interval at each served horizon
-	Threshold   *level
-	NowX        float64
-	Marks       []mark // where the expected and earliest times until threshold fall
+	BarPath     string // path data of the interval bars
+	ThrPath     string // path data of the threshold line, empty without one
+	NowPath     string
+	Texts       []svgText
+	Circles     []circle
+
+	// The geometry, for tests.
+	NowX      float64
+	Bars      []bar // the interval at each served horizon
+	Threshold *level
+	Marks     []mark // where the expected and earliest times until threshold fall
 }
+
+// svgText is a label; X and Y are formatted coordinates.
+type svgText struct{ X, Y, Class, Text string }
+
+// circle is a marker; CX and CY are formatted coordinates.
+type circle struct{ CX, CY, R, Class string }
 
 type tick struct {
 	Pos    float64
@@ -58,11 +72,10 @@ type mark struct {
 // ViewBox is the SVG's viewBox attribute.
 func (c *chart) ViewBox() string { return fmt.Sprintf("0 0 %g %g", chartW, chartH) }
 
-// Plot geometry, for the template.
-func (c *chart) PlotL() float64 { return plotL }
-func (c *chart) PlotR() float64 { return plotR }
-func (c *chart) PlotT() float64 { return plotT }
-func (c *chart) PlotB() float64 { return plotB }
+// FramePath is the path data of the plot's frame.
+func (c *chart) FramePath() string {
+	return fmt.Sprintf("M%g %gH%gV%gH%gZ", plotL, plotT, plotR, plotB, plotL)
+}
 
 // scale maps seconds after the newest step and values to user units.
 type scale struct {
@@ -85,6 +98,34 @@ func (sc *scale) y(v float64) float64 {
 
 func coord(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
 
+// pathBuf builds path data.
+type pathBuf []byte
+
+// to appends a move (the first point) or a line to x,y.
+func (p *pathBuf) to(x, y float64) {
+	if len(*p) == 0 {
+		*p = append(*p, 'M')
+	} else {
+		*p = append(*p, 'L')
+	}
+	p.point(x, y)
+}
+
+// point appends "x y".
+func (p *pathBuf) point(x, y float64) {
+	*p = strconv.AppendFloat(*p, x, 'f', 1, 64)
+	*p = append(*p, ' ')
+	*p = strconv.AppendFloat(*p, y, 'f', 1, 64)
+}
+
+// segment appends a line from x1,y1 to x2,y2.
+func (p *pathBuf) segment(x1, y1, x2, y2 float64) {
+	*p = append(*p, 'M')
+	p.point(x1, y1)
+	*p = append(*p, 'L')
+	p.point(x2, y2)
+}
+
 // buildChart computes the chart of s over past seconds of history and future seconds of forecast.
 func buildChart(s *seriesReport, past, future time.Duration) chart {
 	c := chart{ID: s.ID}
@@ -104,49 +145,69 @@ func buildChart(s *seriesReport, past, future time.Duration) chart {
 	slices.SortFunc(ready, func(a, b horizonReport) int { return cmp.Compare(a.Horizon, b.Horizon) })
 	sc.lo, sc.hi = valueRange(s, ready)
 
-	c.XTicks = timeTicks(&sc)
-	c.YTicks = valueTicks(s.unit, &sc)
+	var grid, minor pathBuf
+	for _, t := range valueTicks(s.unit, &sc) {
+		g := &grid
+		if t.Minor {
+			g = &minor
+		}
+		g.segment(plotL, t.Pos, plotR, t.Pos)
+		c.Texts = append(c.Texts, svgText{X: coord(plotL - 6), Y: coord(t.Pos + 4), Class: minorClass("end", t.Minor), Text: t.Label})
+	}
+	for _, t := range timeTicks(&sc) {
+		g := &grid
+		if t.Minor {
+			g = &minor
+		}
+		g.segment(t.Pos, plotT, t.Pos, plotB)
+		c.Texts = append(c.Texts, svgText{X: coord(t.Pos), Y: coord(plotB + 21), Class: minorClass(t.Anchor, t.Minor), Text: t.Label})
+	}
+	c.Grid, c.GridMinor = string(grid), string(minor)
 	c.NowX = sc.x(0)
+	var now pathBuf
+	now.segment(c.NowX, plotT, c.NowX, plotB)
+	c.NowPath = string(now)
 	if s.HasLast {
-		var d strings.Builder
+		var d pathBuf
 		bucket := s.History.Bucket.Seconds()
 		for i, v := range s.History.Values {
 			// A bucket is drawn at its middle: the mean of its steps' start times.
-			t := s.History.Start.Add(time.Duration(float64(i)*bucket*float64(time.Second))).Sub(s.Last).Seconds() +
-				(bucket-s.Step.Seconds())/2
-			if t < -sc.past {
-				continue
+			t := s.History.Start.Sub(s.Last).Seconds() + float64(i)*bucket + (bucket-s.Step.Seconds())/2
+			if t >= -sc.past {
+				d.to(sc.x(t), sc.y(v))
 			}
-			cmd := "L"
-			if d.Len() == 0 {
-				cmd = "M"
-			}
-			fmt.Fprintf(&d, "%s%s %s", cmd, coord(sc.x(t)), coord(sc.y(v)))
 		}
-		if d.Len() > 0 {
-			fmt.Fprintf(&d, "L%s %s", coord(sc.x(0)), coord(sc.y(s.Latest)))
+		if len(d) > 0 {
+			d.to(c.NowX, sc.y(s.Latest))
 		}
-		c.Observed = d.String()
+		c.Observed = string(d)
 	}
 	if s.HasLast && len(ready) > 0 {
-		var line, upper strings.Builder
-		origin := coord(sc.x(0)) + " " + coord(sc.y(s.Latest))
-		line.WriteString("M" + origin)
-		upper.WriteString(origin)
-		lowers := []string{}
+		var line, band, bars pathBuf
+		line.to(c.NowX, sc.y(s.Latest))
+		band.point(c.NowX, sc.y(s.Latest))
 		for _, h := range ready {
-			x := sc.x(h.Horizon.Seconds())
-			fmt.Fprintf(&line, "L%s %s", coord(x), coord(sc.y(h.Forecast.Point)))
-			fmt.Fprintf(&upper, " %s %s", coord(x), coord(sc.y(h.Forecast.Upper)))
-			lowers = append(lowers, coord(x)+" "+coord(sc.y(h.Forecast.Lower)))
-			c.Bars = append(c.Bars, bar{X: x, Point: sc.y(h.Forecast.Point), Lower: sc.y(h.Forecast.Lower), Upper: sc.y(h.Forecast.Upper)})
+			b := bar{X: sc.x(h.Horizon.Seconds()), Point: sc.y(h.Forecast.Point), Lower: sc.y(h.Forecast.Lower), Upper: sc.y(h.Forecast.Upper)}
+			c.Bars = append(c.Bars, b)
+			line.to(b.X, b.Point)
+			band = append(band, ' ')
+			band.point(b.X, b.Upper)
+			bars.segment(b.X, b.Lower, b.X, b.Upper)
+			bars.segment(b.X-4, b.Lower, b.X+4, b.Lower)
+			bars.segment(b.X-4, b.Upper, b.X+4, b.Upper)
+			c.Circles = append(c.Circles, circle{CX: coord(b.X), CY: coord(b.Point), R: "3.5", Class: "fcdot"})
 		}
-		slices.Reverse(lowers)
-		c.Forecast = line.String()
-		c.Band = upper.String() + " " + strings.Join(lowers, " ")
+		for i := len(c.Bars) - 1; i >= 0; i-- {
+			band = append(band, ' ')
+			band.point(c.Bars[i].X, c.Bars[i].Lower)
+		}
+		c.Forecast, c.Band, c.BarPath = string(line), string(band), string(bars)
 	}
 	if s.HasThreshold() {
 		c.Threshold = &level{Y: sc.y(s.Threshold), Label: "threshold " + s.ThresholdText()}
+		var thr pathBuf
+		thr.segment(plotL, c.Threshold.Y, plotR, c.Threshold.Y)
+		c.ThrPath = string(thr)
 		if s.ETA.State == etaAhead {
 			if e := s.ETA.Expected; !math.IsInf(e, 1) && e <= sc.future {
 				c.Marks = append(c.Marks, mark{X: sc.x(e), Y: c.Threshold.Y, Label: "expected"})
@@ -155,9 +216,26 @@ func buildChart(s *seriesReport, past, future time.Duration) chart {
 				c.Marks = append(c.Marks, mark{X: sc.x(e), Y: c.Threshold.Y, Label: "earliest", Left: true})
 			}
 		}
+		for _, m := range c.Marks {
+			c.Circles = append(c.Circles, circle{CX: coord(m.X), CY: coord(m.Y), R: "5", Class: "eta"})
+			t := svgText{X: coord(m.X + 7), Y: coord(m.Y + 17), Text: m.Label}
+			if m.Left {
+				t.X, t.Class = coord(m.X-7), "end"
+			}
+			c.Texts = append(c.Texts, t)
+		}
+		c.Texts = append(c.Texts, svgText{X: coord(plotL + 5), Y: coord(c.Threshold.Y - 6), Class: "thrlabel", Text: c.Threshold.Label})
 	}
 	c.Title, c.Desc = chartText(s, past, future)
 	return c
+}
+
+// minorClass is a label's class: its anchor, and minor when it hides on narrow screens.
+func minorClass(anchor string, minor bool) string {
+	if minor {
+		return anchor + " minor"
+	}
+	return anchor
 }
 
 // valueRange is the value axis of s: 0 to 100 % for a ratio; otherwise from 0 (or the lowest value, when negative)

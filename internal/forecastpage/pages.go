@@ -50,9 +50,9 @@ const (
 )
 
 const (
-	// maxPoints caps the observed points drawn per chart (and listed per series in the JSON): about one per
-	// horizontal pixel of the chart's history half at its usual width.
-	maxPoints = 360
+	// maxPoints caps the observed points drawn per chart (and listed per series in the JSON): about one per unit of
+	// the 274 units the history takes of the chart's width, so that more would not show.
+	maxPoints = 240
 	// maxHistorySteps caps the steps copied per series under the forecaster's lock: 24 h at the default 1 m step.
 	maxHistorySteps = 1440
 	// defaultPast is the longest history the charts show.
@@ -211,14 +211,16 @@ func (p *Pages) Register(mux *http.ServeMux) error {
 }
 
 // Handler returns the handler of one page, for tests and benchmarks: LandingPath, ForecastPath or APIPath.
-func (p *Pages) Handler(path string) http.Handler {
+func (p *Pages) Handler(path string) http.Handler { return p.handler(p.kindOf(path)) }
+
+func (p *Pages) kindOf(path string) kind {
 	switch path {
 	case ForecastPath:
-		return p.handler(kindForecast)
+		return kindForecast
 	case APIPath:
-		return p.handler(kindAPI)
+		return kindAPI
 	}
-	return p.handler(kindLanding)
+	return kindLanding
 }
 
 func (p *Pages) handler(k kind) http.Handler {
