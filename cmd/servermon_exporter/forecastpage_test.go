@@ -128,6 +128,12 @@ func TestLandingPage(t *testing.T) {
 	if e.forecasts.SeriesCount() == 0 || strings.Count(string(body), want) != 2 {
 		t.Errorf("warm-up table does not show 0 of %d served at both horizons:\n%s", e.forecasts.SeriesCount(), body)
 	}
+	// It names the first five series still warming up, host-wide first, and counts the others.
+	names := fmt.Sprintf("CPU usage, Memory usage, Swap usage, Load average (1m), Disk utilisation — vda and %d more: all within",
+		e.forecasts.SeriesCount()-5)
+	if !strings.Contains(string(body), names) {
+		t.Errorf("warm-up table does not name the series warming up (%q):\n%s", names, body)
+	}
 }
 
 // TestForecastOffPages: with --no-forecast the pages say so, and the API says forecasting is off.

@@ -74,6 +74,20 @@ type horizonWarmup struct {
 	Served, Total int
 	// Longest is the longest warm-up still to go, in seconds, 0 once all are served.
 	Longest float64
+	// Names are the titles of the first series still warming up.
+	Names []string
+}
+
+// maxWarmupNames caps the series the landing page names per horizon.
+const maxWarmupNames = 5
+
+// WaitingText names the series still warming up: all of them, or the first few and how many more.
+func (h horizonWarmup) WaitingText() string {
+	s := strings.Join(h.Names, ", ")
+	if more := h.Waiting() - len(h.Names); more > 0 {
+		s += fmt.Sprintf(" and %d more", more)
+	}
+	return s
 }
 
 // Waiting returns the number of series still warming up at the horizon.
@@ -203,6 +217,9 @@ func buildReport(views []forecaster.View, o *options, now time.Time) *report {
 				w.Served++
 			} else if h < len(s.Horizons) {
 				w.Longest = max(w.Longest, s.Horizons[h].Warmup)
+				if len(w.Names) < maxWarmupNames {
+					w.Names = append(w.Names, s.FullTitle())
+				}
 			}
 		}
 		r.Warmup = append(r.Warmup, w)
