@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -259,4 +261,42 @@ func liveLevels(t *testing.T) map[string]float64 {
 		t.Fatalf("live levels of %d targets: %v", len(levels), levels)
 	}
 	return levels
+}
+
+// TestPagesWhileSampling requests the pages from several clients while the program samples and forecasts every
+// 50 ms, for the race detector: the pages read the forecaster only through Views.
+func TestPagesWhileSampling(t *testing.T) {
+	logs := &syncBuffer{}
+	addr, stop := runExporter(t, logs, "--sample.interval=50ms", "--sample.window=1s", "--collector.timeout=50ms",
+		"--forecast.step=100ms", "--forecast.history=1d", "--forecast.horizon=1s")
+	defer func() {
+		if status := stop(); status != 0 {
+			t.Errorf("exit status %d\n%s", status, logs)
+		}
+	}()
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for range 4 {
+		wg.Go(func() {
+			for i := range 15 {
+				path := []string{"/forecast", "/api/v1/forecast", "/"}[i%3]
+				resp, err := http.Get("http://" + addr + path)
+				if err != nil {
+					errs <- err
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					errs <- fmt.Errorf("%s: %d", path, resp.StatusCode)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
 }
