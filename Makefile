@@ -22,7 +22,7 @@ build: ## Build servermon_exporter and servermon_backtest with version informati
 run: build ## Build and run the exporter on this machine (ARGS="--log.level=debug" to add flags).
 	./servermon_exporter $(ARGS)
 
-deps: ## Install what the tests need (Debian: prometheus for promtool, prometheus-alertmanager for amtool).
+deps: ## Install what the tests need (Debian: prometheus for promtool, prometheus-alertmanager for amtool, chromium for the forecast page).
 	@.ci/deps
 
 test: deps test-go test-dashboards lint ## Everything CI checks: deps, the Go suites with -race, lint.
@@ -53,7 +53,7 @@ bench: ## servermon_exporter vs node_exporter side by side on loopback, ~8 min (
 	@GO=$(GO) bench/run.sh $(BENCH_ARGS)
 
 bench-go: ## Go benchmarks of the hot paths.
-	$(GO) test -run '^$$' -bench . -benchmem ./collector/ ./forecast/ ./cmd/...
+	$(GO) test -run '^$$' -bench . -benchmem ./collector/ ./forecast/ ./internal/forecastpage/ ./cmd/...
 
 fuzz: ## Run every fuzz target for FUZZTIME each (default 10s).
 	@.ci/fuzz $(FUZZTIME)

@@ -60,7 +60,7 @@ func newTestExporterWith(t *testing.T, logger *slog.Logger, extra ...string) *te
 		t.Fatal(err)
 	}
 	t.Cleanup(exp.close)
-	mux, err := newMux(cfg, exposition.NewHandler(exp.body, cfg.maxRequests, exp.logger))
+	mux, err := newMux(cfg, exp)
 	if err != nil {
 		t.Fatal(err)
 	}

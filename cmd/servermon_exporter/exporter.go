@@ -17,6 +17,7 @@ import (
 type exporter struct {
 	cfg       *config
 	logger    *slog.Logger
+	clock     clock.Clock
 	sampler   *collector.Sampler
 	forecasts *forecaster.Forecaster // nil when forecasting is off
 	keeper    *forecaster.Keeper     // nil without --forecast.state-file
@@ -31,7 +32,7 @@ func newExporter(cfg *config, logger *slog.Logger, c clock.Clock) (*exporter, er
 		return nil, fmt.Errorf("--path.procfs: %w", err)
 	}
 	sources := collector.NewSources(proc, cfg.collector, func(name string) bool { return cfg.collectors[name] })
-	e := &exporter{cfg: cfg, logger: logger}
+	e := &exporter{cfg: cfg, logger: logger, clock: c}
 	var observers []collector.Observer
 	if cfg.forecast.enabled {
 		fc := cfg.forecast.Config

@@ -20,7 +20,6 @@ import (
 
 	servermon "github.com/servermon/servermon_exporter"
 	"github.com/servermon/servermon_exporter/internal/clock"
-	"github.com/servermon/servermon_exporter/internal/exposition"
 	"github.com/servermon/servermon_exporter/internal/selfmetrics"
 )
 
@@ -55,9 +54,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	defer exp.close()
 	exp.loadState()
 
-	mux, err := newMux(cfg, exposition.NewHandler(exp.body, cfg.maxRequests, logger))
+	mux, err := newMux(cfg, exp)
 	if err != nil {
-		logger.Error("cannot build the landing page", "err", err)
+		logger.Error("cannot build the web pages", "err", err)
 		return 1
 	}
 	srv := newServer(mux, logger)

@@ -4,17 +4,19 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/pprof"
-	"strconv"
 	"time"
 
 	"github.com/prometheus/common/version"
-	"github.com/prometheus/exporter-toolkit/web"
+
+	"github.com/servermon/servermon_exporter/internal/exposition"
+	"github.com/servermon/servermon_exporter/internal/forecastpage"
 )
 
-// newMux routes the telemetry path, the landing page and, when enabled, pprof.
-func newMux(cfg *config, metrics http.Handler) (*http.ServeMux, error) {
+// newMux routes the telemetry path, the landing page, the forecast page and its API, and, when enabled, pprof.
+// Everything is on this one mux, which exporter-toolkit serves: the web config's TLS and basic auth cover it all.
+func newMux(cfg *config, e *exporter) (*http.ServeMux, error) {
 	mux := http.NewServeMux()
-	mux.Handle(cfg.telemetry, metrics)
+	mux.Handle(cfg.telemetry, exposition.NewHandler(e.body, cfg.maxRequests, e.logger))
 	if cfg.enablePprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
@@ -22,20 +24,20 @@ func newMux(cfg *config, metrics http.Handler) (*http.ServeMux, error) {
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
-	landing, err := web.NewLandingPage(web.LandingConfig{
-		Name:        "Servermon Exporter",
-		Description: "Host CPU, memory, swap, load, pressure and disk IO gauges with in-process forecasts",
-		Version:     version.Info(),
-		Links: []web.LandingLinks{
-			{Address: cfg.telemetry, Text: "Metrics"},
-			{Address: "https://github.com/servermon/servermon_exporter", Text: "Documentation"},
-		},
-		Profiling: strconv.FormatBool(cfg.enablePprof),
-	})
+	// Our own landing page: exporter-toolkit's (v0.20) strips the leading "/" of every link and prefixes the route
+	// prefix, so an absolute Documentation URL became /https://github.com/… and 404'd.
+	pc := forecastpage.Config{Step: cfg.forecast.Step, Horizons: cfg.forecast.Horizons, TelemetryPath: cfg.telemetry,
+		Version: version.Info(), Profiling: cfg.enablePprof, Logger: e.logger, Now: func() time.Time { return e.clock.Now().Wall }}
+	if e.forecasts != nil { // not a nil *Forecaster in the interface
+		pc.Source = e.forecasts
+	}
+	pages, err := forecastpage.New(pc)
 	if err != nil {
 		return nil, err
 	}
-	mux.Handle("/", landing)
+	if err := pages.Register(mux); err != nil {
+		return nil, err
+	}
 	return mux, nil
 }
 
