@@ -4,12 +4,14 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/servermon/servermon_exporter/internal/seriesgen"
 )
 
 func warmSeries(b *testing.B, cfg Config, n int) (*Series, int) {
 	s := mustSeries(b, cfg)
 	r := rand.New(rand.NewPCG(1, 2))
-	vs := genTrendCycleAR(r, n, cfg.Step)
+	vs := seriesgen.TrendCycleARSpikesShifts(r, n, t0, cfg.Step)
 	for i, v := range vs {
 		s.Push(t0.Add(time.Duration(i)*cfg.Step), v)
 	}
