@@ -219,6 +219,14 @@ func TestMovedFilesAreReopened(t *testing.T) {
 	meminfo := func(availableKB int) string {
 		return "MemTotal: 1000000 kB\nMemFree: 0 kB\nMemAvailable: " + itoa(availableKB) + " kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\n"
 	}
+	// In place, not replaced: this test is about which file the collector's descriptor holds, so a write must
+	// change the file that has the name, wherever a rename put it.
+	write := func(name, content string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(p.dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	rename := func(from, to string) {
 		t.Helper()
 		if err := os.Rename(filepath.Join(p.dir, from), filepath.Join(p.dir, to)); err != nil {
@@ -230,26 +238,26 @@ func TestMovedFilesAreReopened(t *testing.T) {
 		s.Sample()
 		return s.metrics(t)
 	}
-	p.write("meminfo", meminfo(800000))
+	write("meminfo", meminfo(800000))
 	expectSamples(t, sample(), map[string]float64{"servermon_memory_available_bytes": 800000 * 1024})
 
 	// Moved away, nothing in its place: the collector fails rather than repeating the moved file's values.
 	rename("meminfo", "meminfo.moved")
-	p.write("meminfo.moved", meminfo(700000))
+	write("meminfo.moved", meminfo(700000))
 	expectSamples(t, sample(), map[string]float64{`servermon_collector_success{collector="memory"}`: 0})
 
 	// Another file moved to the name while the first is still linked elsewhere.
-	p.write("meminfo.next", meminfo(600000))
+	write("meminfo.next", meminfo(600000))
 	rename("meminfo.next", "meminfo")
 	expectSamples(t, sample(), map[string]float64{`servermon_collector_success{collector="memory"}`: 1,
 		"servermon_memory_available_bytes": 600000 * 1024})
-	p.write("meminfo.moved", meminfo(500000)) // the first file, changed where it now is: not ours any more
+	write("meminfo.moved", meminfo(500000)) // the first file, changed where it now is: not ours any more
 	expectSamples(t, sample(), map[string]float64{"servermon_memory_available_bytes": 600000 * 1024})
 
 	// Moved away and straight back in: the same file, kept open.
 	rename("meminfo", "meminfo.tmp")
 	rename("meminfo.tmp", "meminfo")
-	p.write("meminfo", meminfo(400000))
+	write("meminfo", meminfo(400000))
 	expectSamples(t, sample(), map[string]float64{"servermon_memory_available_bytes": 400000 * 1024})
 }
 
