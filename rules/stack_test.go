@@ -138,7 +138,9 @@ func startStack(ctx context.Context, t *testing.T, promBin, amBin string) *stack
 	t.Cleanup(s.hook.srv.Close)
 
 	procDir := fakeProcDir(t)
-	s.fake = newFakeProc(procDir, 1)
+	if s.fake, err = newFakeProc(procDir, 1); err != nil {
+		t.Fatal(err)
+	}
 	stop := make(chan struct{})
 	driverDone, err := s.fake.start(stop)
 	if err != nil {

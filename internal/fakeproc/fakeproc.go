@@ -398,13 +398,10 @@ type DiskLevel struct {
 }
 
 // Advance moves the tree's state on by dt at the given levels: CPU times and disk and stall counters grow by rate ×
-// dt, memory and swap are set, the load averages decay towards the load as the kernel's do. The PSI averages
-// stay as set: exporters derive stall shares from the totals.
+// dt, memory and swap are set, the load averages decay towards the load as the kernel's do. With dt 0 only the
+// gauges are set. The PSI averages stay as set: exporters derive stall shares from the totals.
 func (t *Tree) Advance(dt time.Duration, l Levels) {
-	sec := dt.Seconds()
-	if sec <= 0 {
-		return
-	}
+	sec := max(dt.Seconds(), 0)
 	t.advanceCPU(sec*UserHZ, l.CPU)
 
 	t.Mem.MemAvailable = uint64(float64(t.Mem.MemTotal) * (1 - clamp01(l.MemUsed)))

@@ -394,3 +394,14 @@ func TestInPlace(t *testing.T) {
 		t.Errorf("InPlace Advance and Write: %v allocations", n)
 	}
 }
+
+// TestAdvanceByZeroSetsGauges: a driver's first step, with no time elapsed, sets memory and swap but moves no
+// counter.
+func TestAdvanceByZeroSetsGauges(t *testing.T) {
+	tree := newTree(t, Machine{CPUs: 2, MemTotal: 1000, SwapTotal: 100})
+	before := tree.CPU
+	tree.Advance(0, Levels{CPU: Busy(1), MemUsed: 0.25, SwapUsed: 0.5, Load: 4})
+	if tree.Mem.MemAvailable != 750 || tree.Mem.SwapFree != 50 || tree.CPU != before || tree.Load.Load[0] != 0 {
+		t.Errorf("after Advance(0): mem %+v, cpu %+v, load %v", tree.Mem, tree.CPU, tree.Load.Load)
+	}
+}
