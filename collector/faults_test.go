@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/servermon/servermon_exporter/internal/clock"
+	"github.com/servermon/servermon_exporter/internal/eventually"
 )
 
 func TestMissingFileFailsOnlyItsCollector(t *testing.T) {
@@ -191,7 +192,19 @@ func TestSlowCollectorTimesOutAlone(t *testing.T) {
 	})
 	slow.block.Store(false)
 	close(slow.release)
-	time.Sleep(10 * time.Millisecond) // let the late read return
+	// The late read returns and hands its outcome to the sampler, which takes it at the next sample.
+	var late *sourceState
+	for _, st := range s.sources {
+		if st.src == Source(slow) {
+			late = st
+		}
+	}
+	eventually.Must(t, 10*time.Second, "the late read to return", func() error {
+		if len(late.done) == 0 {
+			return errors.New("still reading")
+		}
+		return nil
+	})
 	s.Sample()
 	s.Sample()
 	body = s.AppendMetrics(nil)

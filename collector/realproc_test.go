@@ -26,7 +26,7 @@ func TestRealProc(t *testing.T) {
 	defer s.Close()
 	for range 5 {
 		s.Sample()
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond) // real intervals of the real counters: what is sampled, not a wait
 	}
 	body := s.AppendMetrics(nil)
 	got := parseSamples(t, body)

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/servermon/servermon_exporter/internal/eventually"
 )
 
 // syncBuffer is a bytes.Buffer safe for the exporter's logger and the test to share.
@@ -51,18 +53,17 @@ func runExporter(t *testing.T, logs io.Writer, args ...string) (addr string, sto
 	ctx, cancel := context.WithCancel(context.Background())
 	status := make(chan int, 1)
 	go func() { status <- run(ctx, append([]string{"--web.listen-address=" + addr}, args...), logs) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	up, done := context.WithTimeout(ctx, 10*time.Second)
+	defer done()
+	if err := eventually.Poll(up, func() error {
 		resp, err := http.Get("http://" + addr + "/metrics")
 		if err == nil {
 			resp.Body.Close()
-			break
 		}
-		if time.Now().After(deadline) {
-			cancel()
-			t.Fatalf("exporter did not come up: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
+		return err
+	}); err != nil {
+		cancel()
+		t.Fatalf("exporter did not come up: %v", err)
 	}
 	return addr, func() int { cancel(); return <-status }
 }
@@ -81,15 +82,31 @@ func scrape(t *testing.T, addr string) string {
 	return string(b)
 }
 
+// historyAtLeast waits until the exporter at addr holds more than min seconds of the series' history, and returns
+// it.
+func historyAtLeast(t *testing.T, addr, series string, min float64) float64 {
+	t.Helper()
+	var v float64
+	eventually.Must(t, 20*time.Second, fmt.Sprintf("%s above %v", series, min), func() error {
+		var ok bool
+		if v, ok = metricValue(scrape(t, addr), series); !ok || v <= min {
+			return fmt.Errorf("%v s (present %v)", v, ok)
+		}
+		return nil
+	})
+	return v
+}
+
 // TestShutdownSavesStateAndRestartContinues runs the real program twice over the machine's /proc: the first run
 // writes its state on shutdown (0600), the second continues with that history.
 func TestShutdownSavesStateAndRestartContinues(t *testing.T) {
 	state := filepath.Join(t.TempDir(), "state")
 	args := []string{"--sample.interval=100ms", "--sample.window=1s", "--collector.timeout=100ms",
 		"--forecast.step=100ms", "--forecast.history=1d", "--forecast.horizon=1s", "--forecast.state-file=" + state}
+	const series = `servermon_forecast_history_seconds{target="memory_usage_ratio"}`
 	logs := &syncBuffer{}
-	_, stop := runExporter(t, logs, args...)
-	time.Sleep(1500 * time.Millisecond)
+	addr, stop := runExporter(t, logs, args...)
+	historyAtLeast(t, addr, series, 1)
 	if status := stop(); status != 0 {
 		t.Fatalf("exit status %d\n%s", status, logs)
 	}
@@ -101,13 +118,13 @@ func TestShutdownSavesStateAndRestartContinues(t *testing.T) {
 		t.Errorf("state file mode %v, want 0600", fi.Mode().Perm())
 	}
 
-	addr, stop := runExporter(t, logs, args...)
+	addr, stop = runExporter(t, logs, args...)
 	defer stop()
 	if !strings.Contains(logs.String(), "forecast state loaded") {
 		t.Errorf("state not loaded on restart:\n%s", logs)
 	}
 	body := scrape(t, addr)
-	if !strings.Contains(body, `servermon_forecast_history_seconds{target="memory_usage_ratio"} 1`) {
+	if v, ok := metricValue(body, series); !ok || v < 1 {
 		t.Errorf("restart lost the memory history (want >= 1 s at once):\n%s", grep(body, "history_seconds"))
 	}
 	if !strings.Contains(body, "servermon_forecast_state_load_errors_total 0") {
