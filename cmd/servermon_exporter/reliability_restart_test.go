@@ -1,90 +1,50 @@
 package main
 
 import (
+	"context"
 	"errors"
-	"io"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/servermon/servermon_exporter/internal/childproc"
 )
 
 // exporterProcess is the exporter running as a real process (this test binary re-executed as main, see TestMain).
 type exporterProcess struct {
-	cmd  *exec.Cmd
+	*childproc.Process
 	addr string
-	logs *syncBuffer
 }
 
 func startExporterProcess(t *testing.T, args ...string) *exporterProcess {
 	t.Helper()
-	p := &exporterProcess{addr: freeAddress(t), logs: &syncBuffer{}}
-	p.cmd = childCommand(t, childExporter, append([]string{"--web.listen-address=" + p.addr}, args...)...)
-	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if p.cmd.ProcessState == nil {
-			_ = p.cmd.Process.Kill()
-			_ = p.cmd.Wait()
-		}
-	})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get("http://" + p.addr + "/metrics")
-		if err == nil {
-			resp.Body.Close()
-			return p
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("exporter process did not come up: %v\n%s", err, p.logs)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func (p *exporterProcess) scrape(t *testing.T) string {
-	t.Helper()
-	resp, err := http.Get("http://" + p.addr + "/metrics")
+	addr := freeAddress(t)
+	cmd := childCommand(t, childExporter, append([]string{"--web.listen-address=" + addr}, args...)...)
+	p, err := childproc.Start("exporter", cmd, filepath.Join(t.TempDir(), "exporter.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
+	t.Cleanup(func() { _, _ = p.Stop(0) })
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := p.WaitReady(ctx, "http://"+addr+"/metrics"); err != nil {
+		t.Fatalf("exporter process did not come up: %v\n%s", err, p.Log())
 	}
-	return string(b)
+	return &exporterProcess{Process: p, addr: addr}
 }
 
 // terminate sends SIGTERM and returns the exit status.
 func (p *exporterProcess) terminate(t *testing.T) int {
 	t.Helper()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	status, err := p.Stop(15 * time.Second)
+	if errors.Is(err, childproc.ErrKilled) {
+		t.Fatalf("exporter did not exit within 15 s of SIGTERM:\n%s", p.Log())
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- p.cmd.Wait() }()
-	select {
-	case err := <-done:
-		var exit *exec.ExitError
-		if errors.As(err, &exit) {
-			return exit.ExitCode()
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		return 0
-	case <-time.After(15 * time.Second):
-		_ = p.cmd.Process.Kill()
-		t.Fatalf("exporter did not exit within 15 s of SIGTERM:\n%s", p.logs)
-		return -1
-	}
+	return status
 }
 
 // TestSIGTERMWritesFinalSnapshotAndRestartContinues runs the exporter as a real process over this machine's /proc,
@@ -98,42 +58,34 @@ func TestSIGTERMWritesFinalSnapshotAndRestartContinues(t *testing.T) {
 	const series = `servermon_forecast_history_seconds{target="memory_usage_ratio"}`
 
 	first := startExporterProcess(t, args...)
-	time.Sleep(1200 * time.Millisecond)
-	before, ok := metricValue(first.scrape(t), series)
-	if !ok || before < 0.5 {
-		t.Fatalf("first process has %v s of history (present %v)", before, ok)
-	}
+	before := historyAtLeast(t, first.addr, series, 0.5)
 	if _, err := os.Stat(state); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("state written before SIGTERM (%v): the test would prove nothing", err)
 	}
 	if status := first.terminate(t); status != 0 {
-		t.Fatalf("exit status %d after SIGTERM:\n%s", status, first.logs)
+		t.Fatalf("exit status %d after SIGTERM:\n%s", status, first.Log())
 	}
 	fi, err := os.Stat(state)
 	if err != nil {
-		t.Fatalf("no state file after SIGTERM: %v\n%s", err, first.logs)
+		t.Fatalf("no state file after SIGTERM: %v\n%s", err, first.Log())
 	}
 	if fi.Mode().Perm() != 0o600 {
 		t.Errorf("state file mode %v, want 0600", fi.Mode().Perm())
 	}
-	if strings.Contains(first.logs.String(), "level=ERROR") {
-		t.Errorf("errors logged by the first process:\n%s", first.logs)
+	if first.LogContains("level=ERROR") {
+		t.Errorf("errors logged by the first process:\n%s", first.Log())
 	}
 
 	second := startExporterProcess(t, args...)
-	after, ok := metricValue(second.scrape(t), series)
+	after, ok := metricValue(scrape(t, second.addr), series)
 	if !ok || after < before {
 		t.Errorf("restart has %v s of history (present %v), the first process had %v s", after, ok, before)
 	}
-	if !strings.Contains(second.logs.String(), "forecast state loaded") {
-		t.Errorf("state not loaded on restart:\n%s", second.logs)
+	if !second.LogContains("forecast state loaded") {
+		t.Errorf("state not loaded on restart:\n%s", second.Log())
 	}
-	time.Sleep(500 * time.Millisecond)
-	later, _ := metricValue(second.scrape(t), series)
-	if later <= after {
-		t.Errorf("history stuck at %v s after the restart: steps are not appended", later)
-	}
+	historyAtLeast(t, second.addr, series, after) // else the steps after the restart are not appended
 	if status := second.terminate(t); status != 0 {
-		t.Fatalf("second exit status %d:\n%s", status, second.logs)
+		t.Fatalf("second exit status %d:\n%s", status, second.Log())
 	}
 }
