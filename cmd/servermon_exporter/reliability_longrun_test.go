@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/servermon/servermon_exporter/internal/syncbuf"
+
 	"github.com/servermon/servermon_exporter/internal/clock"
 	"github.com/servermon/servermon_exporter/internal/fakeproc"
 )
@@ -77,7 +79,7 @@ func TestMonthOfSamples(t *testing.T) {
 		"--forecast.step=5m", "--no-collector.pressure", "--no-collector.load")
 	cfg.runtimeEvery = 24 * time.Hour // process metrics read /proc/self: not what this test is about
 	fake := clock.NewFake(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
-	exp, err := newExporter(cfg, slogText(&syncBuffer{}), fake)
+	exp, err := newExporter(cfg, slogText(&syncbuf.Buffer{}), fake)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/servermon/servermon_exporter/internal/syncbuf"
+
 	"github.com/servermon/servermon_exporter/internal/eventually"
 )
 
@@ -67,7 +69,7 @@ func request(t *testing.T, c *http.Client, url, user, password string) (int, htt
 // basic auth. Every path needs the right credentials (401 with a Basic challenge otherwise), the handshake presents
 // the example certificate and refuses TLS 1.1, and plain HTTP gets no metrics.
 func TestTLSAndBasicAuthEndToEnd(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	addr, stop := runExporter(t, logs, "--web.config.file="+exampleWebConfig, "--sample.interval=100ms",
 		"--sample.window=1s", "--collector.timeout=100ms")
 	defer func() {
@@ -157,7 +159,7 @@ func TestNoEndpointLeaksPathsOrEnvironment(t *testing.T) {
 	t.Setenv("SERVERMON_TEST_TOKEN", secret)
 	proc := newScenario(t, 1).dir
 	state := filepath.Join(t.TempDir(), "state-file-name")
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	addr, stop := runExporter(t, logs, "--path.procfs="+proc, "--forecast.state-file="+state, "--sample.interval=50ms",
 		"--sample.window=1s", "--collector.timeout=50ms")
 	defer stop()
@@ -257,7 +259,7 @@ func TestServerLimits(t *testing.T) {
 // running program with a scrape limit of 2, and scrapes meanwhile: every scrape must succeed. Slow clients never
 // reach the handler, so they take neither a scrape slot nor the sampler's lock.
 func TestSlowlorisDoesNotBlockScrapes(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	addr, stop := runExporter(t, logs, "--web.max-requests=2", "--sample.interval=100ms", "--sample.window=1s",
 		"--collector.timeout=100ms")
 	defer stop()

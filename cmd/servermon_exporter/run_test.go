@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -10,30 +9,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/servermon/servermon_exporter/internal/syncbuf"
+
 	"github.com/servermon/servermon_exporter/internal/eventually"
 )
-
-// syncBuffer is a bytes.Buffer safe for the exporter's logger and the test to share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func freeAddress(t *testing.T) string {
 	t.Helper()
@@ -68,18 +50,11 @@ func runExporter(t *testing.T, logs io.Writer, args ...string) (addr string, sto
 	return addr, func() int { cancel(); return <-status }
 }
 
+// scrape returns the body of the exporter's /metrics at addr.
 func scrape(t *testing.T, addr string) string {
 	t.Helper()
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
+	_, body := fetch(t, http.DefaultClient, "http://"+addr+"/metrics")
+	return string(body)
 }
 
 // historyAtLeast waits until the exporter at addr holds more than min seconds of the series' history, and returns
@@ -104,7 +79,7 @@ func TestShutdownSavesStateAndRestartContinues(t *testing.T) {
 	args := []string{"--sample.interval=100ms", "--sample.window=1s", "--collector.timeout=100ms",
 		"--forecast.step=100ms", "--forecast.history=1d", "--forecast.horizon=1s", "--forecast.state-file=" + state}
 	const series = `servermon_forecast_history_seconds{target="memory_usage_ratio"}`
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	addr, stop := runExporter(t, logs, args...)
 	historyAtLeast(t, addr, series, 1)
 	if status := stop(); status != 0 {
@@ -138,7 +113,7 @@ func TestCorruptStateFileIsMovedAsideAndCounted(t *testing.T) {
 	if err := os.WriteFile(state, []byte("not a state file"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	addr, stop := runExporter(t, logs, "--forecast.state-file="+state)
 	defer stop()
 	if body := scrape(t, addr); !strings.Contains(body, "servermon_forecast_state_load_errors_total 1") {
