@@ -21,9 +21,9 @@ import (
 
 // Process is a started child process.
 type Process struct {
-	Name    string
-	Cmd     *exec.Cmd
-	LogPath string // its output, if Start was given a log file
+	Name    string    // as errors name it
+	Cmd     *exec.Cmd // the started command
+	LogPath string    // its output, if Start was given a log file
 
 	exited  chan struct{}
 	waitErr error // Cmd.Wait's, set before exited is closed

@@ -36,7 +36,7 @@ const UserHZ = 100
 
 // CPUTimes are the ten columns of one "cpu" line of /proc/stat, in USER_HZ ticks since boot.
 type CPUTimes struct {
-	User, Nice, System, Idle, IOWait, IRQ, SoftIRQ, Steal, Guest, GuestNice float64
+	User, Nice, System, Idle, IOWait, IRQ, SoftIRQ, Steal, Guest, GuestNice float64 // in the kernel's column order
 }
 
 // StatCounters are the lines of /proc/stat after the CPU lines.
@@ -46,37 +46,39 @@ type StatCounters struct {
 	Ctxt         uint64   // context switches since boot
 	BootTime     uint64   // btime, Unix seconds
 	Processes    uint64   // forks since boot
-	ProcsRunning uint64
-	ProcsBlocked uint64
-	SoftIRQ      [11]uint64 // the softirq line: the total, then HI, TIMER, NET_TX, NET_RX, BLOCK, IRQ_POLL, TASKLET, SCHED, HRTIMER, RCU
+	ProcsRunning uint64   // tasks runnable now
+	ProcsBlocked uint64   // tasks blocked on IO now
+	// SoftIRQ is the softirq line: the total, then HI, TIMER, NET_TX, NET_RX, BLOCK, IRQ_POLL, TASKLET, SCHED,
+	// HRTIMER and RCU.
+	SoftIRQ [11]uint64
 }
 
 // Meminfo holds the lines of /proc/meminfo that tell how much memory is used, in kB. The other lines are written
 // with the values of a 24 GiB host.
 type Meminfo struct {
-	MemTotal, MemFree, MemAvailable, Buffers, Cached, SwapCached, SwapTotal, SwapFree uint64
+	MemTotal, MemFree, MemAvailable, Buffers, Cached, SwapCached, SwapTotal, SwapFree uint64 // the lines of these names
 }
 
 // LoadAvg is the content of /proc/loadavg.
 type LoadAvg struct {
 	Load                      [3]float64 // 1, 5 and 15 minute load averages
-	Running, Threads, LastPID uint64
+	Running, Threads, LastPID uint64     // runnable/all tasks, the last PID handed out
 }
 
 // Disk is one line of /proc/diskstats: a block device and its counters since it appeared (sectors of 512 bytes,
 // times in milliseconds). The kernel keeps the times in 32 bits: they are written modulo 2^32, as it wraps them.
 type Disk struct {
-	Major, Minor uint32
-	Name         string
+	Major, Minor uint32 // device numbers
+	Name         string // device name
 	// Fields is the line's field count, major, minor and name included: 14 (before Linux 4.18), 18 (with the
 	// discard fields) or 20 (with the flush fields, Linux 5.5 on); 0 means 20.
 	Fields int
 
-	Reads, ReadsMerged, ReadSectors, ReadMs             float64
-	Writes, WritesMerged, WriteSectors, WriteMs         float64
-	InFlight, IOMs, WeightedMs                          float64
-	Discards, DiscardsMerged, DiscardSectors, DiscardMs float64
-	Flushes, FlushMs                                    float64
+	Reads, ReadsMerged, ReadSectors, ReadMs             float64 // completed reads, merges, sectors, time reading
+	Writes, WritesMerged, WriteSectors, WriteMs         float64 // the same for writes
+	InFlight, IOMs, WeightedMs                          float64 // in flight now, time busy, time × requests in flight
+	Discards, DiscardsMerged, DiscardSectors, DiscardMs float64 // as for reads (18 and 20 fields)
+	Flushes, FlushMs                                    float64 // completed flushes, time flushing (20 fields)
 }
 
 // Resource names a file of /proc/pressure.
@@ -106,13 +108,13 @@ func (r Resource) String() string {
 // PSILine is the "some" or "full" line of a pressure file: the stall averages in percent over 10 s, 60 s and
 // 300 s, and the total stall time in microseconds.
 type PSILine struct {
-	Avg10, Avg60, Avg300 float64
-	Total                float64
+	Avg10, Avg60, Avg300 float64 // percent
+	Total                float64 // µs
 }
 
 // PSI is one pressure file.
 type PSI struct {
-	Some, Full PSILine
+	Some, Full PSILine // some or all non-idle tasks stalled
 }
 
 // Machine describes a fake host for New.
@@ -132,11 +134,11 @@ type Machine struct {
 // Tree is a fake /proc directory and the host state it shows. The exported fields are what Write puts in the
 // files; set them directly, or let Advance move them.
 type Tree struct {
-	CPU      CPUTimes   // the "cpu" line: all CPUs together
-	PerCPU   []CPUTimes // the "cpuN" lines
-	Stat     StatCounters
-	Mem      Meminfo
-	Load     LoadAvg
+	CPU      CPUTimes       // the "cpu" line: all CPUs together
+	PerCPU   []CPUTimes     // the "cpuN" lines
+	Stat     StatCounters   // the other lines of stat
+	Mem      Meminfo        // meminfo
+	Load     LoadAvg        // loadavg
 	Disks    []Disk         // the lines of diskstats, in order: append, remove or rename to hot-plug devices
 	Pressure [resources]PSI // by Resource; only the machine's resources are written
 
@@ -358,6 +360,7 @@ func replace(path, tmp string, b []byte) error {
 
 // Levels are what the fake host does over an interval, as rates: Advance turns them into counters.
 type Levels struct {
+	// CPU is how CPU time is spent.
 	CPU CPUShares
 	// MemUsed and SwapUsed set MemAvailable to MemTotal·(1 − MemUsed) and SwapFree to SwapTotal·(1 − SwapUsed).
 	MemUsed, SwapUsed float64
@@ -371,7 +374,7 @@ type Levels struct {
 
 // CPUShares are the shares of all CPU time (every CPU alike) spent in each mode; idle is what is left of 1.
 type CPUShares struct {
-	User, Nice, System, IOWait, IRQ, SoftIRQ, Steal float64
+	User, Nice, System, IOWait, IRQ, SoftIRQ, Steal float64 // shares in [0, 1]
 }
 
 // Busy is a busy share of all CPUs split as a typical server's: 70 % user, 30 % system.
@@ -379,7 +382,7 @@ func Busy(share float64) CPUShares { return CPUShares{User: 0.7 * share, System:
 
 // Stall is the share of wall time some or all non-idle tasks were stalled on a resource.
 type Stall struct {
-	Some, Full float64
+	Some, Full float64 // shares in [0, 1]
 }
 
 // DiskLevel is what one disk does: the rates iostat -x prints.
@@ -387,14 +390,14 @@ type DiskLevel struct {
 	ReadIOPS, WriteIOPS       float64       // completed requests per second
 	ReadBytes, WriteBytes     float64       // bytes per second
 	ReadAwait, WriteAwait     time.Duration // time per request
-	DiscardIOPS               float64
-	DiscardBytes              float64
-	DiscardAwait              time.Duration
-	FlushIOPS                 float64
-	FlushAwait                time.Duration
-	Util                      float64 // share of wall time with requests in flight (%util / 100)
-	Queue                     float64 // average number of requests in flight (aqu-sz)
-	ReadsMerged, WritesMerged float64 // merges per second
+	DiscardIOPS               float64       // discards per second
+	DiscardBytes              float64       // bytes discarded per second
+	DiscardAwait              time.Duration // time per discard
+	FlushIOPS                 float64       // flushes per second
+	FlushAwait                time.Duration // time per flush
+	Util                      float64       // share of wall time with requests in flight (%util / 100)
+	Queue                     float64       // average number of requests in flight (aqu-sz)
+	ReadsMerged, WritesMerged float64       // merges per second
 }
 
 // Advance moves the tree's state on by dt at the given levels: CPU times and disk and stall counters grow by rate ×

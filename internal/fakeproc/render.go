@@ -41,7 +41,8 @@ func appendCPU(b []byte, name string, id int, c *CPUTimes) []byte {
 	if id >= 0 {
 		b = strconv.AppendInt(b, int64(id), 10)
 	}
-	for _, v := range [...]float64{c.User, c.Nice, c.System, c.Idle, c.IOWait, c.IRQ, c.SoftIRQ, c.Steal, c.Guest, c.GuestNice} {
+	cols := [...]float64{c.User, c.Nice, c.System, c.Idle, c.IOWait, c.IRQ, c.SoftIRQ, c.Steal, c.Guest, c.GuestNice}
+	for _, v := range cols {
 		b = append(b, ' ')
 		b = appendCount(b, v)
 	}

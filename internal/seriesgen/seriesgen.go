@@ -16,8 +16,8 @@ type Func func(r *rand.Rand, n int, start time.Time, step time.Duration) []float
 
 // Generator is a named Func.
 type Generator struct {
-	Name string
-	Gen  Func
+	Name string // as bench/forecast prints it and docs/forecasting.md lists it
+	Gen  Func   // the generator
 }
 
 // All returns every generator, in the order docs/forecasting.md lists them. They are deliberately different in
