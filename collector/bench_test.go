@@ -47,7 +47,7 @@ func newBenchSampler(b *testing.B, dir string, perCPU bool) benchSampler {
 // state allocates nothing.
 func BenchmarkSample(b *testing.B) {
 	synth := b.TempDir()
-	synthProc(b, synth, 128, 64, 1)
+	staticProc(b, synth, 128, 64)
 	for _, c := range []struct {
 		name   string
 		dir    string
@@ -74,7 +74,7 @@ func BenchmarkSampleScale(b *testing.B) {
 	for _, size := range [][2]int{{2, 1}, {8, 1}, {32, 1}, {128, 1}, {2, 4}, {2, 16}, {2, 64}, {2, 256}, {128, 256}} {
 		b.Run(fmt.Sprintf("cpus=%d/disks=%d", size[0], size[1]), func(b *testing.B) {
 			dir := b.TempDir()
-			synthProc(b, dir, size[0], size[1], 1)
+			staticProc(b, dir, size[0], size[1])
 			s := newBenchSampler(b, dir, true)
 			b.ReportAllocs()
 			for b.Loop() {
@@ -88,7 +88,7 @@ func BenchmarkSampleScale(b *testing.B) {
 // scrape of every sample; later scrapes of it reuse the bodies.
 func BenchmarkExposition(b *testing.B) {
 	synth := b.TempDir()
-	synthProc(b, synth, 128, 64, 1)
+	staticProc(b, synth, 128, 64)
 	for _, c := range []struct{ name, dir string }{{"proc", "/proc"}, {"synthetic-128cpu-64disk", synth}} {
 		for _, gz := range []bool{false, true} {
 			b.Run(fmt.Sprintf("%s/gzip=%v", c.name, gz), func(b *testing.B) {
@@ -111,7 +111,7 @@ func BenchmarkExposition(b *testing.B) {
 // BenchmarkParse compares the fast parsers with procfs's on the same content (procfs also reads the file).
 func BenchmarkParse(b *testing.B) {
 	dir := b.TempDir()
-	synthProc(b, dir, 128, 64, 1)
+	staticProc(b, dir, 128, 64)
 	proc, err := NewProcFS(dir)
 	if err != nil {
 		b.Fatal(err)

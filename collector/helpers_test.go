@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/servermon/servermon_exporter/internal/clock"
+	"github.com/servermon/servermon_exporter/internal/fakeproc"
 )
 
 // fakeProc is a writable copy of a fixture /proc tree.
@@ -33,35 +34,32 @@ func (p *fakeProc) load(fixture string) {
 	p.t.Helper()
 	src := filepath.Join("..", "testdata", "proc", fixture)
 	err := filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
-		if err != nil {
+		if err != nil || d.IsDir() {
 			return err
-		}
-		rel, _ := filepath.Rel(src, path)
-		dst := filepath.Join(p.dir, rel)
-		if d.IsDir() {
-			return os.MkdirAll(dst, 0o755)
 		}
 		b, err := os.ReadFile(path)
 		if err != nil {
 			return err
 		}
-		return os.WriteFile(dst, b, 0o644)
+		rel, _ := filepath.Rel(src, path)
+		return fakeproc.WriteFile(p.dir, rel, b)
 	})
 	if err != nil {
 		p.t.Fatal(err)
 	}
 }
 
+// write replaces the file name with content, atomically.
 func (p *fakeProc) write(name, content string) {
 	p.t.Helper()
-	if err := os.WriteFile(filepath.Join(p.dir, name), []byte(content), 0o644); err != nil {
+	if err := fakeproc.WriteFile(p.dir, name, []byte(content)); err != nil {
 		p.t.Fatal(err)
 	}
 }
 
 func (p *fakeProc) remove(name string) {
 	p.t.Helper()
-	if err := os.RemoveAll(filepath.Join(p.dir, name)); err != nil {
+	if err := fakeproc.Remove(p.dir, name); err != nil {
 		p.t.Fatal(err)
 	}
 }
@@ -140,3 +138,20 @@ func parseSamples(t *testing.T, body []byte) map[string]float64 {
 }
 
 func mustCompile(s string) *regexp.Regexp { return regexp.MustCompile(s) }
+
+// staticProc writes the benchmarks' tree of fakeproc.NewStatic into dir: cpus CPUs, disks NVMe disks with two
+// partitions each, eight loop devices.
+func staticProc(tb testing.TB, dir string, cpus, disks int) {
+	tb.Helper()
+	if _, err := fakeproc.NewStatic(dir, cpus, disks); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// writeProcFile writes content as the file name under dir, atomically.
+func writeProcFile(tb testing.TB, dir, name string, content []byte) {
+	tb.Helper()
+	if err := fakeproc.WriteFile(dir, name, content); err != nil {
+		tb.Fatal(err)
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/servermon/servermon_exporter/internal/seriesgen"
 )
 
 func TestAnomalyGaussianFalsePositives(t *testing.T) {
@@ -27,11 +29,11 @@ func TestAnomalyGaussianFalsePositives(t *testing.T) {
 func TestAnomalySpikeAndLevelShift(t *testing.T) {
 	for _, gen := range []struct {
 		name string
-		f    func(*rand.Rand, int, time.Duration) []float64
-	}{{"white", genWhite}, {"random_walk", genRandomWalk}} {
+		f    seriesgen.Func
+	}{{"white", seriesgen.White}, {"random_walk", seriesgen.RandomWalk}} {
 		t.Run(gen.name, func(t *testing.T) {
 			r := rand.New(rand.NewPCG(8, 8))
-			vs := gen.f(r, 1200, time.Minute)
+			vs := gen.f(r, 1200, t0, time.Minute)
 			vs[500] += 30 // a single spike
 			for i := 900; i < len(vs); i++ {
 				vs[i] += 30 // a level shift
@@ -67,11 +69,11 @@ func TestAnomalySpikeAndLevelShift(t *testing.T) {
 // injected into them.
 var anomalyFreeGenerators = []struct {
 	name string
-	f    func(*rand.Rand, int, time.Duration) []float64
+	f    seriesgen.Func
 }{
-	{"white", genWhite}, {"random_walk", genRandomWalk}, {"bursty", genBursty}, {"spiky", genSpiky},
-	{"heavy_tailed", genHeavyTailed}, {"on_off", genOnOff}, {"periodic_jobs", genPeriodicJobs},
-	{"bursty_zero", genBurstyZero}, {"quantised", genQuantised},
+	{"white", seriesgen.White}, {"random_walk", seriesgen.RandomWalk}, {"bursty_heavy_tailed", seriesgen.BurstyHeavyTailed}, {"spiky", seriesgen.Spiky},
+	{"heavy_tailed", seriesgen.HeavyTailed}, {"on_off", seriesgen.OnOff}, {"periodic_jobs", seriesgen.PeriodicJobs},
+	{"bursty_zero", seriesgen.BurstyZero}, {"step_constant", seriesgen.StepConstant},
 }
 
 // TestAnomalyFlagRatePerGenerator: on series without injected anomalies at most 1 % of the steps are anomalous,
@@ -82,7 +84,7 @@ func TestAnomalyFlagRatePerGenerator(t *testing.T) {
 	for _, g := range anomalyFreeGenerators {
 		t.Run(g.name, func(t *testing.T) {
 			t.Parallel()
-			vs := g.f(rand.New(rand.NewPCG(31, 7)), 20*288, step)
+			vs := g.f(rand.New(rand.NewPCG(31, 7)), 20*288, t0, step)
 			s := mustSeries(t, cfgWith(step, time.Hour))
 			flagged, n := 0, 0
 			for i, v := range vs {

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/servermon/servermon_exporter/internal/seriesgen"
 )
 
 func TestSecondsUntil(t *testing.T) {
@@ -88,7 +90,7 @@ func TestWarmupStepsCountsDown(t *testing.T) {
 		predicted[h] = s.WarmupSteps(h)
 	}
 	r := rand.New(rand.NewPCG(4, 4))
-	vs := genTrendCycleAR(r, 500, step)
+	vs := seriesgen.TrendCycleARSpikesShifts(r, 500, t0, step)
 	for i, v := range vs {
 		s.Push(t0.Add(time.Duration(i)*step), v)
 		for h := range cfg.Horizons {

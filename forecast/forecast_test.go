@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/servermon/servermon_exporter/internal/seriesgen"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -125,7 +127,7 @@ func TestWarmUpIsCountedInSteps(t *testing.T) {
 
 func TestHorizonIndependence(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 7))
-	vs := genTrendCycleAR(r, 3000, 5*time.Minute)
+	vs := seriesgen.TrendCycleARSpikesShifts(r, 3000, t0, 5*time.Minute)
 	one := mustSeries(t, cfgWith(5*time.Minute, time.Hour))
 	four := mustSeries(t, cfgWith(5*time.Minute, 5*time.Minute, 6*time.Hour, time.Hour, 24*time.Hour))
 	for i, v := range vs {

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/servermon/servermon_exporter/internal/seriesgen"
+
 	"gonum.org/v1/gonum/stat"
 )
 
@@ -188,7 +190,7 @@ func TestEmpiricalQuantile(t *testing.T) {
 func TestPredictWeightedMatchesPredict(t *testing.T) {
 	s := mustSeries(t, cfgWith(5*time.Minute, time.Hour))
 	r := rand.New(rand.NewPCG(9, 9))
-	for i, v := range genTrendCycleAR(r, 2000, 5*time.Minute) {
+	for i, v := range seriesgen.TrendCycleARSpikesShifts(r, 2000, t0, 5*time.Minute) {
 		s.Push(t0.Add(time.Duration(i)*5*time.Minute), v)
 	}
 	var it seasonIter

@@ -4,13 +4,15 @@ import (
 	"bytes"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/servermon/servermon_exporter/internal/seriesgen"
 )
 
 // TestUnmarshalMutations is a deterministic complement of FuzzUnmarshal for every test run: random byte mutations
 // of a valid state must either be rejected or give a usable series.
 func TestUnmarshalMutations(t *testing.T) {
 	cfg := smallConfig()
-	s := fed(t, cfg, genTrendCycleAR(rand.New(rand.NewPCG(1, 1)), 200, cfg.Step))
+	s := fed(t, cfg, seriesgen.TrendCycleARSpikesShifts(rand.New(rand.NewPCG(1, 1)), 200, t0, cfg.Step))
 	base, _ := s.MarshalBinary()
 	r := rand.New(rand.NewPCG(7, 7))
 	n := 20000

@@ -9,6 +9,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/servermon/servermon_exporter/internal/seriesgen"
 )
 
 // smallConfig keeps states small (72 steps of history) for the fuzz corpus and exhaustive corruption tests.
@@ -33,7 +35,7 @@ func TestMarshalRoundTripGivesIdenticalForecasts(t *testing.T) {
 	step := 5 * time.Minute
 	cfg := cfgWith(step, 5*time.Minute, time.Hour, 6*time.Hour)
 	r := rand.New(rand.NewPCG(21, 21))
-	vs := genTrendCycleAR(r, 4000, step)
+	vs := seriesgen.TrendCycleARSpikesShifts(r, 4000, t0, step)
 	a := fed(t, cfg, vs[:3000])
 	state, err := a.MarshalBinary()
 	if err != nil {
@@ -72,7 +74,7 @@ func TestUnmarshalShorterHistoryAndOtherHorizons(t *testing.T) {
 	step := 5 * time.Minute
 	cfg := cfgWith(step, time.Hour, 6*time.Hour)
 	r := rand.New(rand.NewPCG(1, 5))
-	a := fed(t, cfg, genTrendCycleAR(r, 4000, step))
+	a := fed(t, cfg, seriesgen.TrendCycleARSpikesShifts(r, 4000, t0, step))
 	state, _ := a.MarshalBinary()
 
 	short := cfgWith(step, time.Hour, 2*time.Hour)
@@ -103,7 +105,7 @@ func TestUnmarshalShorterHistoryAndOtherHorizons(t *testing.T) {
 func TestUnmarshalRejectsBadInput(t *testing.T) {
 	cfg := smallConfig()
 	r := rand.New(rand.NewPCG(3, 1))
-	good := fed(t, cfg, genBursty(r, 200, cfg.Step))
+	good := fed(t, cfg, seriesgen.BurstyHeavyTailed(r, 200, t0, cfg.Step))
 	state, _ := good.MarshalBinary()
 	fresh := func() (*Series, []byte) {
 		s := fed(t, cfg, []float64{1, 2, 3})
@@ -155,7 +157,7 @@ func FuzzUnmarshal(f *testing.F) {
 	cfg := smallConfig()
 	r := rand.New(rand.NewPCG(1, 1))
 	for _, n := range []int{0, 1, 5, 70, 200} {
-		s := fed(f, cfg, genTrendCycleAR(r, n, cfg.Step))
+		s := fed(f, cfg, seriesgen.TrendCycleARSpikesShifts(r, n, t0, cfg.Step))
 		b, err := s.MarshalBinary()
 		if err != nil {
 			f.Fatal(err)

@@ -198,7 +198,7 @@ func (s *stack) dump() {
 		s.t.Logf("webhook notifications:\n%s", notes)
 	}
 	for _, p := range s.procs {
-		s.t.Logf("---- %s log (%s) ----\n%s", p.name, p.logPath, p.logTail(150))
+		s.t.Logf("---- %s log (%s) ----\n%s", p.Name, p.LogPath, p.LogTail(150))
 	}
 }
 

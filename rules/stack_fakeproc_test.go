@@ -1,33 +1,35 @@
 package rules
 
 import (
-	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/servermon/servermon_exporter/internal/fakeproc"
 )
 
-// The stack test's fake /proc. A driver goroutine rewrites it every fakeProcTick: gauges (memory, load) are set to
-// the scenario's level plus noise, counters (CPU ticks, disk IO, PSI stall time) advance by rate × elapsed wall
-// time, so the exporter measures the scenario's rates whenever it samples. Files are replaced by rename, so the
-// exporter never reads a half-written one.
+// The stack test's fake /proc, a fakeproc tree. A driver goroutine rewrites it every fakeProcTick: the scenario's
+// levels plus noise go to fakeproc's Advance, which sets the gauges (memory) and advances the counters (CPU ticks,
+// disk IO, PSI stall time) by rate × elapsed wall time, so the exporter measures the scenario's rates whenever it
+// samples, and the load averages decay towards the busy CPUs over compressed periods. Files are replaced by rename,
+// so the exporter never reads a half-written one.
 
 // fakeProcTick is how often the driver rewrites the files. The exporter derives disk and PSI rates from counter
 // differences over its own sample interval; a file up to one tick old makes those rates off by up to
 // tick/interval, noise the scenario can live with at 10 ms against 50 ms samples.
 const fakeProcTick = 10 * time.Millisecond
 
-// Fake machine shape.
-const (
-	fakeCPUs      = 16       // USER_HZ ticks advance by 100 × fakeCPUs per second
-	fakeMemTotal  = 16 << 20 // kB
-	fakeSwapTotal = 4 << 20  // kB
-	userHZ        = 100
-)
+// fakeMachine is the fake host: 16 CPUs, 16 GiB of memory, 4 GiB of swap, the scenario's two disks and PSI. Its
+// load averages move over 0.1, 0.5 and 1.5 s, the kernel's 1, 5 and 15 minutes compressed.
+func fakeMachine() fakeproc.Machine {
+	return fakeproc.Machine{CPUs: fakeCPUs, MemTotal: 16 << 20, SwapTotal: 4 << 20,
+		Disks:       []fakeproc.Disk{{Major: 254, Minor: 0, Name: busyDevice}, {Major: 254, Minor: 16, Name: idleDevice}},
+		Pressure:    []fakeproc.Resource{fakeproc.PressureCPU, fakeproc.PressureIO, fakeproc.PressureMemory},
+		LoadPeriods: [3]time.Duration{100 * time.Millisecond, 500 * time.Millisecond, 1500 * time.Millisecond}}
+}
+
+const fakeCPUs = 16
 
 // level is what the scenario asks of the fake machine at one moment.
 type level struct {
@@ -82,21 +84,14 @@ func levelAt(p phase, sincePhase time.Duration) level {
 	return l
 }
 
-// diskCounters are the cumulative /proc/diskstats fields of one device the exporter reads.
-type diskCounters struct {
-	reads, readSectors, readMs, writes, writeSectors, writeMs, ioMs, weightedMs float64
-}
-
-// fakeProc owns the fake /proc directory and its counters.
+// fakeProc drives the fake /proc tree.
 type fakeProc struct {
-	dir  string
-	rng  *rand.Rand
-	last time.Time
+	tree   *fakeproc.Tree
+	rng    *rand.Rand
+	last   time.Time
+	levels fakeproc.Levels
+	disks  [2]fakeproc.DiskLevel // the levels of busyDevice and idleDevice, the tree's Disks in that order
 
-	cpu      [8]float64 // user nice system idle iowait irq softirq steal, in ticks
-	disks    map[string]*diskCounters
-	psi      map[string]*[2]float64 // resource → some, full totals in µs
-	load     [3]float64
 	mu       sync.Mutex // guards the fields below, shared with the test
 	ph       phase
 	phaseAt  time.Time
@@ -115,13 +110,15 @@ type stall struct {
 // stallGap is the longest gap between two rewrites that cannot make an exporter sample miss a counter update.
 const stallGap = sampleEvery
 
-func newFakeProc(dir string, seed uint64) *fakeProc {
-	f := &fakeProc{dir: dir, rng: rand.New(rand.NewPCG(seed, seed^0x5eed)), ph: phaseBaseline,
-		disks: map[string]*diskCounters{busyDevice: {}, idleDevice: {}},
-		psi:   map[string]*[2]float64{"cpu": {}, "io": {}, "memory": {}},
-		load:  [3]float64{fakeCPUs * baseCPU, fakeCPUs * baseCPU, fakeCPUs * baseCPU}}
-	f.cpu = [8]float64{1e6, 0, 3e5, 5e6, 1e4, 0, 0, 0}
-	return f
+func newFakeProc(dir string, seed uint64) (*fakeProc, error) {
+	tree, err := fakeproc.New(dir, fakeMachine())
+	if err != nil {
+		return nil, err
+	}
+	tree.Load.Load = [3]float64{fakeCPUs * baseCPU, fakeCPUs * baseCPU, fakeCPUs * baseCPU}
+	f := &fakeProc{tree: tree, rng: rand.New(rand.NewPCG(seed, seed^0x5eed)), ph: phaseBaseline}
+	f.levels.Disks = f.disks[:]
+	return f, nil
 }
 
 // setPhase moves the scenario to p now.
@@ -141,12 +138,11 @@ func (f *fakeProc) phase() (phase, time.Time) {
 func (f *fakeProc) step(now time.Time) error {
 	ph, at := f.phase()
 	l := levelAt(ph, now.Sub(at))
-	dt := 0.0
+	var dt time.Duration
 	if !f.last.IsZero() {
-		dt = now.Sub(f.last).Seconds()
-		if gap := now.Sub(f.last); gap > stallGap {
+		if dt = now.Sub(f.last); dt > stallGap {
 			f.mu.Lock()
-			f.stalls = append(f.stalls, stall{at: now, gap: gap})
+			f.stalls = append(f.stalls, stall{at: now, gap: dt})
 			f.mu.Unlock()
 		}
 	}
@@ -154,95 +150,30 @@ func (f *fakeProc) step(now time.Time) error {
 	noise := func(sd float64) float64 { return f.rng.NormFloat64() * sd }
 	clamp01 := func(x float64) float64 { return math.Min(math.Max(x, 0), 1) }
 
-	ticks := dt * userHZ * fakeCPUs
 	busy := clamp01(l.cpuBusy + noise(0.03))
 	iowait := 0.01
-	f.cpu[0] += ticks * busy * 0.7
-	f.cpu[2] += ticks * busy * 0.3
-	f.cpu[4] += ticks * iowait
-	f.cpu[3] += ticks * (1 - busy - iowait)
-
-	for name, d := range f.disks {
+	f.levels.CPU = fakeproc.Busy(busy)
+	f.levels.CPU.IOWait = iowait
+	f.levels.Load = fakeCPUs * busy
+	for i, name := range [2]string{busyDevice, idleDevice} {
 		u := clamp01(l.diskUtil[name] + noise(0.02)*math.Min(l.diskUtil[name], 1))
 		iops := 400 * u // r+w per second; 2.5 ms each at most one in flight
-		d.reads += dt * iops * 0.6
-		d.writes += dt * iops * 0.4
-		d.readSectors += dt * iops * 0.6 * 64 // 32 KiB reads
-		d.writeSectors += dt * iops * 0.4 * 128
-		d.readMs += dt * iops * 0.6 * 2.5
-		d.writeMs += dt * iops * 0.4 * 2.5
-		d.ioMs += dt * 1000 * u
-		d.weightedMs += dt * 1000 * u * (1 + 3*u) // queue grows with utilisation
+		f.disks[i] = fakeproc.DiskLevel{ReadIOPS: iops * 0.6, WriteIOPS: iops * 0.4,
+			ReadBytes: iops * 0.6 * 32768, WriteBytes: iops * 0.4 * 65536, // 32 KiB reads, 64 KiB writes
+			ReadAwait: 2500 * time.Microsecond, WriteAwait: 2500 * time.Microsecond,
+			Util: u, Queue: u * (1 + 3*u)} // the queue grows with utilisation
 	}
-	f.psi["cpu"][0] += dt * 1e6 * clamp01(l.psiCPU+noise(0.005))
-	f.psi["io"][0] += dt * 1e6 * 0.01
-	f.psi["io"][1] += dt * 1e6 * 0.005
-	f.psi["memory"][0] += dt * 1e6 * clamp01((l.memUsed-0.8)/2)
-
-	// Load averages decay towards the busy CPU count like the kernel's (1, 5, 15 minute, compressed).
-	for i, tau := range [3]float64{0.1, 0.5, 1.5} {
-		f.load[i] += (fakeCPUs*busy - f.load[i]) * (1 - math.Exp(-dt/tau))
-	}
-	mem := clamp01(l.memUsed + noise(0.005))
-	return f.write(mem, l.swapUsed)
-}
-
-func (f *fakeProc) write(memUsed, swapUsed float64) error {
-	var stat strings.Builder
-	line := func(name string, div float64) {
-		fmt.Fprintf(&stat, "%s", name)
-		for _, v := range f.cpu {
-			fmt.Fprintf(&stat, " %d", uint64(v/div))
-		}
-		stat.WriteString(" 0 0\n")
-	}
-	line("cpu ", 1)
-	for i := range fakeCPUs {
-		line(fmt.Sprintf("cpu%d", i), fakeCPUs)
-	}
-	stat.WriteString("intr 0\nctxt 0\nbtime 1700000000\nprocesses 1000\nprocs_running 2\nprocs_blocked 0\n")
-
-	avail := fakeMemTotal * (1 - memUsed)
-	meminfo := fmt.Sprintf("MemTotal: %d kB\nMemFree: %d kB\nMemAvailable: %d kB\nBuffers: 1000 kB\nCached: %d kB\n"+
-		"SwapCached: 0 kB\nSwapTotal: %d kB\nSwapFree: %d kB\nSReclaimable: 1000 kB\n",
-		fakeMemTotal, uint64(avail/2), uint64(avail), uint64(avail/2), fakeSwapTotal, uint64(fakeSwapTotal*(1-swapUsed)))
-
-	var disk strings.Builder
-	for i, name := range []string{busyDevice, idleDevice} {
-		d := f.disks[name]
-		fmt.Fprintf(&disk, " 254 %d %s %d 0 %d %d %d 0 %d %d 0 %d %d 0 0 0 0 0 0\n", 16*i, name,
-			uint64(d.reads), uint64(d.readSectors), uint64(d.readMs), uint64(d.writes), uint64(d.writeSectors),
-			uint64(d.writeMs), uint64(d.ioMs), uint64(d.weightedMs))
-	}
-	files := map[string]string{
-		"stat":      stat.String(),
-		"meminfo":   meminfo,
-		"diskstats": disk.String(),
-		"loadavg":   fmt.Sprintf("%.2f %.2f %.2f 2/300 4321\n", f.load[0], f.load[1], f.load[2]),
-	}
-	for res, v := range f.psi {
-		files["pressure/"+res] = fmt.Sprintf("some avg10=0.00 avg60=0.00 avg300=0.00 total=%d\n"+
-			"full avg10=0.00 avg60=0.00 avg300=0.00 total=%d\n", uint64(v[0]), uint64(v[1]))
-	}
-	for name, content := range files {
-		p := filepath.Join(f.dir, name)
-		tmp := filepath.Join(filepath.Dir(p), "."+filepath.Base(p)+".tmp")
-		if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
-			return fmt.Errorf("write fake %s: %w", name, err)
-		}
-		if err := os.Rename(tmp, p); err != nil {
-			return fmt.Errorf("replace fake %s: %w", name, err)
-		}
-	}
-	return nil
+	f.levels.Stall[fakeproc.PressureCPU] = fakeproc.Stall{Some: clamp01(l.psiCPU + noise(0.005))}
+	f.levels.Stall[fakeproc.PressureIO] = fakeproc.Stall{Some: 0.01, Full: 0.005}
+	f.levels.Stall[fakeproc.PressureMemory] = fakeproc.Stall{Some: clamp01((l.memUsed - 0.8) / 2)}
+	f.levels.MemUsed, f.levels.SwapUsed = clamp01(l.memUsed+noise(0.005)), l.swapUsed
+	f.tree.Advance(dt, f.levels)
+	return f.tree.Write()
 }
 
 // start writes the first files and then runs the driver until stop is closed; it returns once the first files
 // exist. The returned channel is closed when the driver has stopped, with f.writeErr set if a write failed.
 func (f *fakeProc) start(stop <-chan struct{}) (<-chan struct{}, error) {
-	if err := os.MkdirAll(filepath.Join(f.dir, "pressure"), 0o755); err != nil {
-		return nil, fmt.Errorf("fake proc: %w", err)
-	}
 	now := time.Now()
 	f.setPhase(phaseBaseline, now)
 	if err := f.step(now); err != nil {

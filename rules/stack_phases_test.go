@@ -246,15 +246,15 @@ func (s *stack) checkExporterAlertsSilent() {
 func (s *stack) checkProcesses() {
 	s.t.Helper()
 	for _, p := range s.procs {
-		if err := p.alive(); err != nil {
+		if err := p.Alive(); err != nil {
 			s.t.Error(err)
 		}
 	}
-	if s.exp.logContains("WARNING: DATA RACE") {
+	if s.exp.LogContains("WARNING: DATA RACE") {
 		s.t.Errorf("the race detector reported a race in the exporter (see its log)")
 	}
-	if s.exp.logContains("level=ERROR") {
-		s.logf("the exporter logged errors:\n%s", s.exp.logTail(20))
+	if s.exp.LogContains("level=ERROR") {
+		s.logf("the exporter logged errors:\n%s", s.exp.LogTail(20))
 	}
 	for _, e := range s.hook.decodeErrors() {
 		s.t.Errorf("webhook request that is not Alertmanager's JSON: %s", e)

@@ -1,133 +1,35 @@
 package rules
 
 import (
-	"bytes"
 	"context"
-	"fmt"
+	"errors"
 	"net"
-	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/servermon/servermon_exporter/internal/childproc"
 )
 
-// stackProc is a process the stack test started, in its own process group so that everything it forks dies with
-// it, with its output in a log file.
-type stackProc struct {
-	name    string
-	cmd     *exec.Cmd
-	logPath string
-	exited  chan struct{}
-	waitErr error // set before exited is closed
-}
-
-// startProc starts bin in dir with its output going to dir/<name>.log, and registers a cleanup that stops it:
-// SIGTERM to the process group, SIGKILL after a grace period. Pdeathsig kills it if the test binary dies first.
-func startProc(t *testing.T, name, dir, bin string, args ...string) *stackProc {
+// startProc starts bin in dir, in its own process group, with its output in dir/<name>.log, and registers a
+// cleanup that stops it: SIGTERM to the group, SIGKILL after a grace period. It dies with the test binary.
+func startProc(t *testing.T, name, dir, bin string, args ...string) *childproc.Process {
 	t.Helper()
-	logPath := filepath.Join(dir, name+".log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatalf("start %s: %v", name, err)
-	}
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
-		t.Fatalf("start %s (%s): %v", name, bin, err)
-	}
-	p := &stackProc{name: name, cmd: cmd, logPath: logPath, exited: make(chan struct{})}
-	go func() {
-		p.waitErr = cmd.Wait()
-		logFile.Close()
-		close(p.exited)
-	}()
-	t.Logf("started %s (pid %d): %s %s", name, cmd.Process.Pid, bin, strings.Join(args, " "))
-	t.Cleanup(func() { p.stop(t) })
-	return p
-}
-
-// stop ends the process group, politely first.
-func (p *stackProc) stop(t *testing.T) {
-	pgid := p.cmd.Process.Pid
-	select {
-	case <-p.exited:
-	default:
-		_ = syscall.Kill(-pgid, syscall.SIGTERM)
-		select {
-		case <-p.exited:
-		case <-time.After(10 * time.Second):
-			t.Logf("%s did not stop within 10s of SIGTERM; killing it", p.name)
-			_ = syscall.Kill(-pgid, syscall.SIGKILL)
-			<-p.exited
-		}
-	}
-	// Anything the process left behind in its group.
-	_ = syscall.Kill(-pgid, syscall.SIGKILL)
-}
-
-// alive returns an error if the process has exited.
-func (p *stackProc) alive() error {
-	select {
-	case <-p.exited:
-		return fmt.Errorf("%s exited early: %v", p.name, p.waitErr)
-	default:
-		return nil
-	}
-}
-
-// logTail returns the last n lines of the process's output.
-func (p *stackProc) logTail(n int) string {
-	data, err := os.ReadFile(p.logPath)
+	p, err := childproc.Start(name, cmd, filepath.Join(dir, name+".log"))
 	if err != nil {
-		return fmt.Sprintf("(cannot read %s: %v)", p.logPath, err)
+		t.Fatal(err)
 	}
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	if len(lines) > n {
-		lines = append([]string{fmt.Sprintf("(… %d earlier lines)", len(lines)-n)}, lines[len(lines)-n:]...)
-	}
-	return strings.Join(lines, "\n")
-}
-
-// logContains reports whether the process's output contains s.
-func (p *stackProc) logContains(s string) bool {
-	data, err := os.ReadFile(p.logPath)
-	return err == nil && bytes.Contains(data, []byte(s))
-}
-
-// waitReady polls url until it answers 200, the process exits or ctx ends.
-func (p *stackProc) waitReady(ctx context.Context, url string) error {
-	client := &http.Client{Timeout: time.Second}
-	var last error
-	for {
-		if err := p.alive(); err != nil {
-			return err
+	t.Logf("started %s (pid %d): %s %s", name, p.Pid(), bin, strings.Join(args, " "))
+	t.Cleanup(func() {
+		if _, err := p.Stop(10 * time.Second); errors.Is(err, childproc.ErrKilled) {
+			t.Log(err)
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return fmt.Errorf("%s ready check: %w", p.name, err)
-		}
-		resp, err := client.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-			err = fmt.Errorf("status %s", resp.Status)
-		}
-		last = err
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%s not ready at %s: %w (last: %v)", p.name, url, ctx.Err(), last)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	})
+	return p
 }
 
 // freeAddr returns a loopback address with a port that was free a moment ago.

@@ -12,6 +12,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/servermon/servermon_exporter/forecast"
+	"github.com/servermon/servermon_exporter/internal/childproc"
 	"github.com/servermon/servermon_exporter/internal/exposition"
 )
 
@@ -92,8 +93,8 @@ type stack struct {
 	prom   *promClient
 	hook   *webhook
 	fake   *fakeProc
-	procs  []*stackProc
-	exp    *stackProc
+	procs  []*childproc.Process
+	exp    *childproc.Process
 	expURL string
 	amURL  string
 	inst   string // the exporter's instance label
@@ -138,7 +139,9 @@ func startStack(ctx context.Context, t *testing.T, promBin, amBin string) *stack
 	t.Cleanup(s.hook.srv.Close)
 
 	procDir := fakeProcDir(t)
-	s.fake = newFakeProc(procDir, 1)
+	if s.fake, err = newFakeProc(procDir, 1); err != nil {
+		t.Fatal(err)
+	}
 	stop := make(chan struct{})
 	driverDone, err := s.fake.start(stop)
 	if err != nil {
@@ -204,14 +207,14 @@ scrape_configs:
 		"--storage.tsdb.path="+filepath.Join(dir, "prom-data"),
 		"--storage.tsdb.retention.time=1h",
 		"--web.listen-address="+promAddr)
-	s.procs = []*stackProc{s.exp, am, prom}
+	s.procs = []*childproc.Process{s.exp, am, prom}
 	s.prom = newPromClient(promAddr)
 
 	for _, r := range []struct {
-		p   *stackProc
+		p   *childproc.Process
 		url string
 	}{{s.exp, s.expURL}, {am, "http://" + amAddr + "/-/ready"}, {prom, "http://" + promAddr + "/-/ready"}} {
-		if err := r.p.waitReady(ctx, r.url); err != nil {
+		if err := r.p.WaitReady(ctx, r.url); err != nil {
 			s.dump()
 			t.Fatalf("%v", err)
 		}
@@ -297,7 +300,7 @@ func (s *stack) sleep(d time.Duration) {
 func (s *stack) watch() {
 	s.t.Helper()
 	for _, p := range s.procs {
-		if err := p.alive(); err != nil {
+		if err := p.Alive(); err != nil {
 			s.fatalf("%v", err)
 		}
 	}

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/servermon/servermon_exporter/internal/fakeproc"
 )
 
 // nodeCollectors are node_exporter's collectors reading what servermon_exporter reads.
@@ -118,8 +120,9 @@ func procTree(cfg config, mode string, cpus, disks int) (path, desc string, err 
 		if err != nil {
 			return "", "", err
 		}
-		return dir, fmt.Sprintf("fake /proc with %d CPUs and %d disks (+%d partitions, 8 loop devices)", cpus, disks, 2*disks),
-			writeFakeProc(dir, cpus, disks)
+		// The same files for both exporters, and the same from run to run.
+		_, err = fakeproc.NewStatic(dir, cpus, disks)
+		return dir, fmt.Sprintf("fake /proc with %d CPUs and %d disks (+%d partitions, 8 loop devices)", cpus, disks, 2*disks), err
 	}
 	return "", "", fmt.Errorf("unknown mode %q (proc or synthetic)", mode)
 }

@@ -3,24 +3,22 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"time"
+
+	"github.com/servermon/servermon_exporter/bench/internal/taskcpu"
+	"github.com/servermon/servermon_exporter/internal/childproc"
 )
 
 // exporter is one exporter process started by the benchmark, listening on a loopback port.
 type exporter struct {
-	name string
-	cmd  *exec.Cmd
-	url  string
-	log  *os.File
+	*childproc.Process
+	url string
 }
 
 // freePort returns a loopback port nothing listens on at the moment.
@@ -41,76 +39,31 @@ func startExporter(name, bin, logDir string, args ...string) (*exporter, error) 
 		return nil, err
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	log, err := os.Create(filepath.Join(logDir, name+".log"))
+	p, err := childproc.Start(name, exec.Command(bin, append(args, "--web.listen-address="+addr)...), filepath.Join(logDir, name+".log"))
 	if err != nil {
-		return nil, fmt.Errorf("log of %s: %w", name, err)
+		return nil, err
 	}
-	cmd := exec.Command(bin, append(args, "--web.listen-address="+addr)...)
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		log.Close()
-		return nil, fmt.Errorf("starting %s: %w", name, err)
+	e := &exporter{Process: p, url: "http://" + addr + "/metrics"}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := p.WaitReady(ctx, e.url); err != nil {
+		e.stop()
+		return nil, fmt.Errorf("%w (see %s)", err, p.LogPath)
 	}
-	e := &exporter{name: name, cmd: cmd, url: "http://" + addr + "/metrics", log: log}
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		resp, err := http.Get(e.url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return e, nil
-			}
-		}
-		if time.Now().After(deadline) {
-			e.stop()
-			return nil, fmt.Errorf("%s did not answer on %s within 15 s (see %s)", name, e.url, log.Name())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return e, nil
 }
 
 // stop ends the exporter (SIGTERM, then SIGKILL after 10 s) and waits for it.
-func (e *exporter) stop() {
-	_ = e.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = e.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		_ = e.cmd.Process.Kill()
-		<-done
-	}
-	e.log.Close()
-}
+func (e *exporter) stop() { _, _ = e.Stop(10 * time.Second) }
 
 // cpuTime is the CPU time the process has used, summed over its threads from /proc/PID/task/*/schedstat, whose
 // first field is the nanoseconds the thread spent on a CPU: exact, unlike the tick-rounded utime and stime.
 func (e *exporter) cpuTime() (time.Duration, error) {
-	dir := fmt.Sprintf("/proc/%d/task", e.cmd.Process.Pid)
-	tasks, err := os.ReadDir(dir)
+	d, err := taskcpu.Process(e.Pid())
 	if err != nil {
-		return 0, fmt.Errorf("CPU time of %s: %w", e.name, err)
+		return 0, fmt.Errorf("CPU time of %s: %w", e.Name, err)
 	}
-	var total time.Duration
-	for _, t := range tasks {
-		b, err := os.ReadFile(filepath.Join(dir, t.Name(), "schedstat"))
-		if errors.Is(err, os.ErrNotExist) {
-			continue // the thread ended meanwhile
-		}
-		if err != nil {
-			return 0, fmt.Errorf("CPU time of %s: %w", e.name, err)
-		}
-		fields := bytes.Fields(b)
-		if len(fields) == 0 {
-			return 0, fmt.Errorf("CPU time of %s: empty schedstat of thread %s", e.name, t.Name())
-		}
-		ns, err := strconv.ParseInt(string(fields[0]), 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("CPU time of %s: schedstat %q: %w", e.name, b, err)
-		}
-		total += time.Duration(ns)
-	}
-	return total, nil
+	return d, nil
 }
 
 // memory is a process's resident memory in bytes: all of it (VmRSS), anonymous (heap, stacks) and file-backed
@@ -123,9 +76,9 @@ func (m memory) String() string {
 
 // memory reads the process's resident memory from /proc/PID/status.
 func (e *exporter) memory() (memory, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", e.cmd.Process.Pid))
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", e.Pid()))
 	if err != nil {
-		return memory{}, fmt.Errorf("RSS of %s: %w", e.name, err)
+		return memory{}, fmt.Errorf("RSS of %s: %w", e.Name, err)
 	}
 	var m memory
 	for line := range bytes.Lines(b) {
@@ -146,16 +99,16 @@ func (e *exporter) memory() (memory, error) {
 		}
 		f := bytes.Fields(v)
 		if len(f) == 0 {
-			return memory{}, fmt.Errorf("RSS of %s: %q", e.name, line)
+			return memory{}, fmt.Errorf("RSS of %s: %q", e.Name, line)
 		}
 		kb, err := strconv.ParseFloat(string(f[0]), 64)
 		if err != nil {
-			return memory{}, fmt.Errorf("RSS of %s: %w", e.name, err)
+			return memory{}, fmt.Errorf("RSS of %s: %w", e.Name, err)
 		}
 		*dst = kb * 1024
 	}
 	if m.rss == 0 {
-		return memory{}, fmt.Errorf("RSS of %s: no VmRSS", e.name)
+		return memory{}, fmt.Errorf("RSS of %s: no VmRSS", e.Name)
 	}
 	return m, nil
 }

@@ -1,20 +1,18 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"math"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/servermon/servermon_exporter/bench/internal/taskcpu"
 )
 
 // measure runs copies children of variant v side by side and returns each one's CPU in µs per second of wall time
@@ -89,42 +87,13 @@ func pause(ctx context.Context, d time.Duration, exited <-chan error) error {
 func cpuOfAll(pids []int) ([]time.Duration, error) {
 	out := make([]time.Duration, len(pids))
 	for i, pid := range pids {
-		d, err := taskCPU(filepath.Join("/proc", strconv.Itoa(pid), "task"))
+		d, err := taskcpu.Process(pid)
 		if err != nil {
 			return nil, fmt.Errorf("CPU of child %d: %w", pid, err)
 		}
 		out[i] = d
 	}
 	return out, nil
-}
-
-// taskCPU sums the time on CPU of every thread in a /proc/PID/task directory: the first field of each thread's
-// schedstat, in nanoseconds. A thread that exits between the listing and the read is skipped.
-func taskCPU(dir string) (time.Duration, error) {
-	tasks, err := os.ReadDir(dir)
-	if err != nil {
-		return 0, fmt.Errorf("listing threads: %w", err)
-	}
-	var sum time.Duration
-	for _, t := range tasks {
-		b, err := os.ReadFile(filepath.Join(dir, t.Name(), "schedstat"))
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return 0, fmt.Errorf("thread %s: %w", t.Name(), err)
-		}
-		first, _, _ := bytes.Cut(bytes.TrimSpace(b), []byte(" "))
-		ns, err := strconv.ParseInt(string(first), 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("thread %s: schedstat %q: %w", t.Name(), b, err)
-		}
-		if ns < 0 {
-			return 0, fmt.Errorf("thread %s: schedstat %q: negative time", t.Name(), b)
-		}
-		sum += time.Duration(ns)
-	}
-	return sum, nil
 }
 
 // median returns the middle value (the mean of the two middle ones for an even count), NaN for none.

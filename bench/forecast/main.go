@@ -1,6 +1,7 @@
-// Command forecast evaluates the forecast package on synthetic generators and recorded series: for every series
-// it runs forecast.Series exactly like the backtest CLI (one horizon, step of the series) and prints the MAE ratio
-// against the naive forecast and against PromQL's predict_linear, and the interval coverage.
+// Command forecast evaluates the forecast package on the synthetic generators of internal/seriesgen (the series
+// the forecast package's tests assert on) and on recorded series: for every series it runs forecast.Series exactly
+// like the backtest CLI (one horizon, step of the series) and prints the MAE ratio against the naive forecast and
+// against PromQL's predict_linear, and the interval coverage.
 //
 //	go run ./bench/forecast                      # synthetic generators, 5m step, 1h horizon, 30 days
 //	go run ./bench/forecast -step=1m -days=10    # same at the exporter's default step
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"github.com/servermon/servermon_exporter/forecast"
+	"github.com/servermon/servermon_exporter/internal/seriesgen"
 )
 
 type result struct {
@@ -76,25 +78,25 @@ func main() {
 		}
 	} else {
 		n := int(*days * 86400 / step.Seconds())
-		t0 := float64(time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC).Unix())
-		for _, g := range generators {
-			if !strings.Contains(g.name, *only) {
+		t0 := time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC)
+		for _, g := range seriesgen.All() {
+			if !strings.Contains(g.Name, *only) {
 				continue
 			}
 			for seed := range *seeds {
 				r := rand.New(rand.NewPCG(uint64(seed), 42))
-				vs := g.gen(r, n, step.Seconds(), t0)
+				vs := g.Gen(r, n, t0, *step)
 				ts := make([]time.Time, n)
 				for i := range ts {
-					ts[i] = time.Unix(int64(t0), 0).Add(time.Duration(i) * *step)
+					ts[i] = t0.Add(time.Duration(i) * *step)
 				}
 				if *dump != "" {
-					if err := writeCSV(filepath.Join(*dump, fmt.Sprintf("%s_%d.csv", g.name, seed)), ts, vs); err != nil {
+					if err := writeCSV(filepath.Join(*dump, fmt.Sprintf("%s_%d.csv", g.Name, seed)), ts, vs); err != nil {
 						fmt.Fprintln(os.Stderr, err)
 						os.Exit(1)
 					}
 				}
-				results = append(results, evaluate(fmt.Sprintf("%s/%d", g.name, seed), ts, vs, *step, *horizon, *plWindow, *weights))
+				results = append(results, evaluate(fmt.Sprintf("%s/%d", g.Name, seed), ts, vs, *step, *horizon, *plWindow, *weights))
 			}
 		}
 	}

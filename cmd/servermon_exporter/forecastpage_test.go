@@ -21,12 +21,13 @@ import (
 
 	"github.com/servermon/servermon_exporter/collector"
 	"github.com/servermon/servermon_exporter/internal/clock"
+	"github.com/servermon/servermon_exporter/internal/syncbuf"
 )
 
 // TestForecastPagesBehindTLSAndBasicAuth runs the program with the example web config: the landing page, the
 // forecast page and its API need the credentials as /metrics does, over TLS.
 func TestForecastPagesBehindTLSAndBasicAuth(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	addr, stop := runExporter(t, logs, "--web.config.file="+exampleWebConfig, "--sample.interval=100ms",
 		"--sample.window=1s", "--collector.timeout=100ms")
 	defer func() {
@@ -63,7 +64,7 @@ func TestForecastPagesBehindTLSAndBasicAuth(t *testing.T) {
 // TestTelemetryPathOnAPage: a --web.telemetry-path that one of the pages has is refused at start, not a panic.
 func TestTelemetryPathOnAPage(t *testing.T) {
 	for _, path := range []string{"/forecast", "/api/v1/forecast"} {
-		logs := &syncBuffer{}
+		logs := &syncbuf.Buffer{}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		status := run(ctx, []string{"--web.listen-address=" + freeAddress(t), "--web.telemetry-path=" + path}, logs)
 		cancel()
@@ -266,7 +267,7 @@ func liveLevels(t *testing.T) map[string]float64 {
 // TestPagesWhileSampling requests the pages from several clients while the program samples and forecasts every
 // 50 ms, for the race detector: the pages read the forecaster only through Views.
 func TestPagesWhileSampling(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	addr, stop := runExporter(t, logs, "--sample.interval=50ms", "--sample.window=1s", "--collector.timeout=50ms",
 		"--forecast.step=100ms", "--forecast.history=1d", "--forecast.horizon=1s")
 	defer func() {

@@ -1,38 +1,40 @@
 package main
 
 import (
-	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/servermon/servermon_exporter/internal/fakeproc"
 )
 
-// scenario writes a fake /proc whose counters advance deterministically: each step adds one interval of CPU,
-// memory and disk activity shaped by a slow cycle, so the forecasts get a non-trivial series to learn.
+// scenario is a fake /proc of two CPUs and one disk (vda) whose counters advance deterministically: each step adds
+// one interval of CPU, memory and disk activity shaped by a slow cycle, so the forecasts get a non-trivial series
+// to learn. The counters move by whole ticks and requests rounded per step (not by fakeproc's Advance, whose rates
+// accumulate unrounded), as the golden testdata/e2e.metrics was recorded with.
 type scenario struct {
-	dir string
-	// Cumulative counters.
-	user, system, idle, iowait    float64 // USER_HZ ticks, 2 CPUs
-	reads, readSectors, readTicks uint64
-	writes, writeSectors          uint64
-	ioTicks, weighted             uint64
-	discards, discardSectors      uint64
-	discardTicks                  uint64
-	flushes, flushTicks           uint64
-	psiSome                       uint64
-	step                          int
-	memUsed                       float64 // share of MemTotal
+	*fakeproc.Tree
+	dir     string
+	step    int
+	memUsed float64 // share of MemTotal
 	// intervalTicks is the number of USER_HZ ticks per CPU in one interval.
 	intervalTicks float64
 }
 
 func newScenario(t *testing.T, intervalSeconds float64) *scenario {
 	t.Helper()
-	s := &scenario{dir: t.TempDir(), intervalTicks: 100 * intervalSeconds, memUsed: 0.4}
-	if err := os.MkdirAll(filepath.Join(s.dir, "pressure"), 0o755); err != nil {
+	dir := t.TempDir()
+	tree, err := fakeproc.New(dir, fakeproc.Machine{CPUs: 2, MemTotal: 16000000, SwapTotal: 1000000,
+		Disks:    []fakeproc.Disk{{Major: 254, Minor: 0, Name: "vda"}},
+		Pressure: []fakeproc.Resource{fakeproc.PressureCPU, fakeproc.PressureIO}})
+	if err != nil {
 		t.Fatal(err)
 	}
+	tree.InPlace = true // the tests sample between writes
+	t.Cleanup(func() { _ = tree.Close() })
+	s := &scenario{Tree: tree, dir: dir, intervalTicks: fakeproc.UserHZ * intervalSeconds, memUsed: 0.4}
+	s.CPU, s.PerCPU[0], s.PerCPU[1] = fakeproc.CPUTimes{}, fakeproc.CPUTimes{}, fakeproc.CPUTimes{}
+	s.Mem.MemFree, s.Mem.Buffers, s.Mem.Cached, s.Mem.SwapFree = 1000000, 0, 0, 900000
+	s.Load = fakeproc.LoadAvg{Load: [3]float64{0, 0.50, 0.25}, Running: 1, Threads: 100, LastPID: 1000}
 	s.write(t)
 	return s
 }
@@ -44,44 +46,39 @@ func (s *scenario) advance(t *testing.T) {
 	phase := 2 * math.Pi * float64(s.step) / 60
 	busy := 0.3 + 0.2*math.Sin(phase) // share of 2 CPUs
 	total := 2 * s.intervalTicks
-	s.user += math.Round(total * busy * 0.7)
-	s.system += math.Round(total * busy * 0.3)
-	s.iowait += math.Round(total * 0.02)
-	s.idle += total - math.Round(total*busy*0.7) - math.Round(total*busy*0.3) - math.Round(total*0.02)
+	c := &s.CPU
+	c.User += math.Round(total * busy * 0.7)
+	c.System += math.Round(total * busy * 0.3)
+	c.IOWait += math.Round(total * 0.02)
+	c.Idle += total - math.Round(total*busy*0.7) - math.Round(total*busy*0.3) - math.Round(total*0.02)
 	s.memUsed = 0.4 + 0.001*float64(s.step) + 0.02*math.Sin(phase/3)
-	n := uint64(50 + 40*math.Sin(phase))
-	s.reads += n
-	s.readSectors += 8 * n
-	s.readTicks += 2 * n
-	s.writes += n / 2
-	s.writeSectors += 16 * n
-	s.ioTicks += uint64(s.intervalTicks*10) * (1 + n/45) / 3
-	s.weighted += 3 * n
-	s.discards += n / 10
-	s.discardSectors += 256 * (n / 10)
-	s.discardTicks += 5 * (n / 10)
-	s.flushes += n / 4
-	s.flushTicks += n / 2
-	s.psiSome += 1000 * n
+	n := math.Trunc(50 + 40*math.Sin(phase))
+	d := &s.Disks[0]
+	d.Reads += n
+	d.ReadSectors += 8 * n
+	d.ReadMs += 2 * n
+	d.Writes += math.Trunc(n / 2)
+	d.WriteSectors += 16 * n
+	d.IOMs += math.Trunc(math.Trunc(s.intervalTicks*10) * math.Trunc(1+n/45) / 3)
+	d.WeightedMs += 3 * n
+	d.Discards += math.Trunc(n / 10)
+	d.DiscardSectors += 256 * math.Trunc(n/10)
+	d.DiscardMs += 5 * math.Trunc(n/10)
+	d.Flushes += math.Trunc(n / 4)
+	d.FlushMs += math.Trunc(n / 2)
+	s.Pressure[fakeproc.PressureCPU].Some.Total += 1000 * n
 	s.write(t)
 }
 
 func (s *scenario) write(t *testing.T) {
 	t.Helper()
-	const memTotal = 16000000
-	files := map[string]string{
-		"stat": fmt.Sprintf("cpu  %.0f 0 %.0f %.0f %.0f 0 0 0 0 0\ncpu0 %.0f 0 %.0f %.0f %.0f 0 0 0 0 0\ncpu1 %.0f 0 %.0f %.0f %.0f 0 0 0 0 0\n",
-			s.user, s.system, s.idle, s.iowait, s.user/2, s.system/2, s.idle/2, s.iowait/2, s.user/2, s.system/2, s.idle/2, s.iowait/2),
-		"meminfo": fmt.Sprintf("MemTotal: %d kB\nMemFree: 1000000 kB\nMemAvailable: %.0f kB\nBuffers: 0 kB\nCached: 0 kB\nSwapTotal: 1000000 kB\nSwapFree: 900000 kB\n",
-			memTotal, memTotal*(1-s.memUsed)),
-		"loadavg":      fmt.Sprintf("%.2f 0.50 0.25 1/100 1000\n", 0.5+float64(s.step%7)/10),
-		"diskstats":    fmt.Sprintf(" 254 0 vda %d 0 %d %d %d 0 %d 0 0 %d %d %d 0 %d %d %d %d\n", s.reads, s.readSectors, s.readTicks, s.writes, s.writeSectors, s.ioTicks, s.weighted, s.discards, s.discardSectors, s.discardTicks, s.flushes, s.flushTicks),
-		"pressure/cpu": fmt.Sprintf("some avg10=0.00 avg60=0.00 avg300=0.00 total=%d\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n", s.psiSome),
-		"pressure/io":  "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",
-	}
-	for name, content := range files {
-		if err := os.WriteFile(filepath.Join(s.dir, name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	// Each CPU ran half of the host's ticks (rounded half to even).
+	half := fakeproc.CPUTimes{User: math.RoundToEven(s.CPU.User / 2), System: math.RoundToEven(s.CPU.System / 2),
+		Idle: math.RoundToEven(s.CPU.Idle / 2), IOWait: math.RoundToEven(s.CPU.IOWait / 2)}
+	s.PerCPU[0], s.PerCPU[1] = half, half
+	s.Mem.MemAvailable = uint64(math.RoundToEven(float64(s.Mem.MemTotal) * (1 - s.memUsed)))
+	s.Load.Load[0] = 0.5 + float64(s.step%7)/10
+	if err := s.Write(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -14,10 +14,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/servermon/servermon_exporter/internal/syncbuf"
 
 	"github.com/servermon/servermon_exporter/internal/clock"
 )
@@ -39,24 +40,6 @@ func childCommand(t *testing.T, role, test string) *exec.Cmd {
 }
 
 func childRole() string { return os.Getenv(childEnv) }
-
-// syncBuffer is a bytes.Buffer that a child's output and the test can share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // stateEnv passes the state file path to a child process.
 const stateEnv = "SERVERMON_RELIABILITY_STATE"
@@ -104,7 +87,7 @@ func TestStateKill9DuringWrite(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var stderr syncBuffer
+		var stderr syncbuf.Buffer
 		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

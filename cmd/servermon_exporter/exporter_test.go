@@ -81,14 +81,20 @@ func (e *testExporter) run(t *testing.T, n int) {
 
 func (e *testExporter) get(t *testing.T, path string, header ...string) (*http.Response, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, e.server.URL+path, nil)
+	return fetch(t, e.server.Client(), e.server.URL+path, header...)
+}
+
+// fetch GETs url through client with the given header name and value pairs, and returns the response and its body.
+func fetch(t *testing.T, client *http.Client, url string, header ...string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
-	resp, err := e.server.Client().Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,111 +5,118 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"os"
-	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"github.com/servermon/servermon_exporter/collector"
+	"github.com/servermon/servermon_exporter/internal/fakeproc"
 )
 
 // procFault is one thing that can happen to /proc while the exporter runs: apply changes the files the scenario
 // has just written; failing lists the collectors that may report failure meanwhile (the others must not).
 type procFault struct {
 	name    string
-	apply   func(t *testing.T, dir string, i int)
+	apply   func(p *fakeProc, i int)
 	failing []string
 }
 
-func writeProc(t *testing.T, dir, name, content string) {
-	t.Helper()
-	if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-		t.Fatal(err)
+// fakeProc applies faults to a scenario's tree, failing the test when a file cannot be written or removed.
+type fakeProc struct {
+	t    *testing.T
+	tree *fakeproc.Tree
+}
+
+func (p fakeProc) write(name, content string) {
+	p.t.Helper()
+	if err := p.tree.WriteRaw(name, []byte(content)); err != nil {
+		p.t.Fatal(err)
 	}
 }
 
-func removeProc(t *testing.T, dir, name string) {
-	t.Helper()
-	if err := os.RemoveAll(filepath.Join(dir, name)); err != nil {
-		t.Fatal(err)
+func (p fakeProc) rewrite(name string, edit func([]byte) []byte) {
+	p.t.Helper()
+	if err := p.tree.Rewrite(name, edit); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+func (p fakeProc) remove(name string) {
+	p.t.Helper()
+	if err := p.tree.Remove(name); err != nil {
+		p.t.Fatal(err)
 	}
 }
 
 // diskLines renders n disks named prefix0…, whose counters grow with i (so rates exist from the second sample).
 func diskLines(prefix string, n, i int) string {
-	var b strings.Builder
-	for d := range n {
-		v := uint64(i*100 + d)
-		fmt.Fprintf(&b, " 8 %d %s%d %d 0 %d %d %d 0 %d %d 0 %d %d\n", d, prefix, d, v, 8*v, 2*v, v/2, 16*v, v, 10*v, 3*v)
+	disks := make([]fakeproc.Disk, n)
+	for d := range disks {
+		v := float64(i*100 + d)
+		disks[d] = fakeproc.Disk{Major: 8, Minor: uint32(d), Name: prefix + strconv.Itoa(d), Fields: 14, Reads: v,
+			ReadSectors: 8 * v, ReadMs: 2 * v, Writes: math.Trunc(v / 2), WriteSectors: 16 * v, WriteMs: v, IOMs: 10 * v,
+			WeightedMs: 3 * v}
 	}
-	return b.String()
+	return string(fakeproc.AppendDiskstats(nil, disks))
 }
 
 var procFaults = []procFault{
-	{name: "meminfo vanishes", failing: []string{"memory"}, apply: func(t *testing.T, dir string, _ int) {
-		removeProc(t, dir, "meminfo")
+	{name: "meminfo vanishes", failing: []string{"memory"}, apply: func(p *fakeProc, _ int) {
+		p.remove("meminfo")
 	}},
-	{name: "stat and diskstats vanish", failing: []string{"cpu", "disk"}, apply: func(t *testing.T, dir string, _ int) {
-		removeProc(t, dir, "stat")
-		removeProc(t, dir, "diskstats")
+	{name: "stat and diskstats vanish", failing: []string{"cpu", "disk"}, apply: func(p *fakeProc, _ int) {
+		p.remove("stat")
+		p.remove("diskstats")
 	}},
-	{name: "pressure directory vanishes", apply: func(t *testing.T, dir string, _ int) {
-		removeProc(t, dir, "pressure") // a kernel without PSI: not a failure
+	{name: "pressure directory vanishes", apply: func(p *fakeProc, _ int) {
+		p.remove("pressure") // a kernel without PSI: not a failure
 	}},
-	{name: "every file truncated mid-line", failing: []string{"cpu", "memory", "load", "pressure", "disk"}, apply: func(t *testing.T, dir string, _ int) {
+	{name: "every file truncated mid-line", failing: []string{"cpu", "memory", "load", "pressure", "disk"}, apply: func(p *fakeProc, _ int) {
 		for _, name := range []string{"stat", "meminfo", "loadavg", "diskstats", "pressure/cpu", "pressure/io"} {
-			b, err := os.ReadFile(filepath.Join(dir, name))
-			if err != nil {
-				t.Fatal(err)
-			}
-			writeProc(t, dir, name, string(b[:len(b)/3]))
+			p.rewrite(name, func(b []byte) []byte { return b[:len(b)/3] })
 		}
 	}},
-	{name: "garbage lines", failing: []string{"cpu", "memory", "load", "pressure", "disk"}, apply: func(t *testing.T, dir string, _ int) {
+	{name: "garbage lines", failing: []string{"cpu", "memory", "load", "pressure", "disk"}, apply: func(p *fakeProc, _ int) {
 		garbage := "\x00\xff\xfe garbage {}\"\\\n"
 		for _, name := range []string{"stat", "meminfo", "loadavg", "diskstats", "pressure/cpu"} {
-			b, err := os.ReadFile(filepath.Join(dir, name))
-			if err != nil {
-				t.Fatal(err)
-			}
-			writeProc(t, dir, name, garbage+string(b)+garbage)
+			p.rewrite(name, func(b []byte) []byte { return []byte(garbage + string(b) + garbage) })
 		}
 	}},
-	{name: "empty files", failing: []string{"cpu", "memory", "load", "pressure"}, apply: func(t *testing.T, dir string, _ int) {
+	{name: "empty files", failing: []string{"cpu", "memory", "load", "pressure"}, apply: func(p *fakeProc, _ int) {
 		for _, name := range []string{"stat", "meminfo", "loadavg", "diskstats", "pressure/cpu"} {
-			writeProc(t, dir, name, "")
+			p.write(name, "")
 		}
 	}},
-	{name: "numbers out of range", failing: []string{"cpu", "memory", "load", "pressure", "disk"}, apply: func(t *testing.T, dir string, _ int) {
+	{name: "numbers out of range", failing: []string{"cpu", "memory", "load", "pressure", "disk"}, apply: func(p *fakeProc, _ int) {
 		max := "18446744073709551615"
-		writeProc(t, dir, "stat", "cpu  "+strings.Repeat(max+" ", 10)+"\ncpu0 -5 -5 -5 -5 0 0 0 0 0 0\n")
-		writeProc(t, dir, "meminfo", "MemTotal: 1000 kB\nMemAvailable: 99999999999999999999 kB\nSwapTotal: 10 kB\nSwapFree: 20 kB\n")
-		writeProc(t, dir, "loadavg", "1e308 -1 NaN 1/1 1\n")
-		writeProc(t, dir, "diskstats", " 8 0 vda "+strings.Repeat(max+" ", 11)+"\n 8 1 vdb "+strings.Repeat("99999999999999999999999 ", 11)+"\n")
-		writeProc(t, dir, "pressure/cpu", "some avg10=1e400 avg60=-1 avg300=NaN total=-1\n")
+		p.write("stat", "cpu  "+strings.Repeat(max+" ", 10)+"\ncpu0 -5 -5 -5 -5 0 0 0 0 0 0\n")
+		p.write("meminfo", "MemTotal: 1000 kB\nMemAvailable: 99999999999999999999 kB\nSwapTotal: 10 kB\nSwapFree: 20 kB\n")
+		p.write("loadavg", "1e308 -1 NaN 1/1 1\n")
+		p.write("diskstats", " 8 0 vda "+strings.Repeat(max+" ", 11)+"\n 8 1 vdb "+strings.Repeat("99999999999999999999999 ", 11)+"\n")
+		p.write("pressure/cpu", "some avg10=1e400 avg60=-1 avg300=NaN total=-1\n")
 	}},
-	{name: "counters go backwards", apply: func(t *testing.T, dir string, i int) {
+	{name: "counters go backwards", apply: func(p *fakeProc, i int) {
 		// Every counter restarts low: CPU hot-plug, disk re-created, PSI reset.
-		writeProc(t, dir, "stat", fmt.Sprintf("cpu  %d 0 %d %d 0 0 0 0 0 0\ncpu0 1 0 1 1 0 0 0 0 0 0\n", i, i, 10*i))
-		writeProc(t, dir, "diskstats", " 254 0 vda 1 0 1 1 1 0 1 1 0 1 1\n")
-		writeProc(t, dir, "pressure/cpu", "some avg10=0.00 avg60=0.00 avg300=0.00 total=1\n")
+		p.write("stat", fmt.Sprintf("cpu  %d 0 %d %d 0 0 0 0 0 0\ncpu0 1 0 1 1 0 0 0 0 0 0\n", i, i, 10*i))
+		p.write("diskstats", " 254 0 vda 1 0 1 1 1 0 1 1 0 1 1\n")
+		p.write("pressure/cpu", "some avg10=0.00 avg60=0.00 avg300=0.00 total=1\n")
 	}},
-	{name: "32-bit counters wrap", apply: func(t *testing.T, dir string, i int) {
+	{name: "32-bit counters wrap", apply: func(p *fakeProc, i int) {
 		// Kernels with 32-bit diskstats fields wrap at 2^32: the sample before the wrap is near it.
 		v := uint64(1<<32 - 1000 + i*300)
 		v %= 1 << 32
-		writeProc(t, dir, "diskstats", fmt.Sprintf(" 254 0 vda %d 0 %d %d %d 0 %d %d 0 %d %d\n", v, v, v, v, v, v, v, v))
+		p.write("diskstats", fmt.Sprintf(" 254 0 vda %d 0 %d %d %d 0 %d %d 0 %d %d\n", v, v, v, v, v, v, v, v))
 	}},
-	{name: "devices appear and disappear", apply: func(t *testing.T, dir string, i int) {
-		writeProc(t, dir, "diskstats", diskLines(fmt.Sprintf("churn%d-", i%3), 1+i%4, i))
+	{name: "devices appear and disappear", apply: func(p *fakeProc, i int) {
+		p.write("diskstats", diskLines(fmt.Sprintf("churn%d-", i%3), 1+i%4, i))
 	}},
-	{name: "zero disks", apply: func(t *testing.T, dir string, _ int) {
-		writeProc(t, dir, "diskstats", "")
+	{name: "zero disks", apply: func(p *fakeProc, _ int) {
+		p.write("diskstats", "")
 	}},
-	{name: "hundreds of disks", apply: func(t *testing.T, dir string, i int) {
-		writeProc(t, dir, "diskstats", diskLines("sd", 300, i))
+	{name: "hundreds of disks", apply: func(p *fakeProc, i int) {
+		p.write("diskstats", diskLines("sd", 300, i))
 	}},
 }
 
@@ -120,13 +127,11 @@ var procFaults = []procFault{
 // each fault every collector succeeds again and the gauges are back, without a restart.
 func TestProcFaultsWhileRunning(t *testing.T) {
 	e := newTestExporter(t, "--collector.cpu.per-cpu")
-	dir := e.scenario.dir
+	p := &fakeProc{t: t, tree: e.scenario.Tree}
 	sample := func(apply func(i int), i int) map[string]float64 {
 		t.Helper()
-		if err := os.MkdirAll(filepath.Join(dir, "pressure"), 0o755); err != nil { // a fault may have removed it
-			t.Fatal(err)
-		}
-		e.scenario.advance(t)
+		e.scenario.advance(t) // rewrites what a fault removed or spoilt
+
 		if apply != nil {
 			apply(i)
 		}
@@ -145,7 +150,7 @@ func TestProcFaultsWhileRunning(t *testing.T) {
 	for _, f := range procFaults {
 		failed := map[string]bool{}
 		for range 4 {
-			got := sample(func(i int) { f.apply(t, dir, i) }, i)
+			got := sample(func(i int) { f.apply(p, i) }, i)
 			i++
 			for _, c := range collector.Collectors() {
 				if got[`servermon_collector_success{collector="`+c.Name+`"}`] != 1 {

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -16,6 +17,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/servermon/servermon_exporter/internal/syncbuf"
+
+	"github.com/servermon/servermon_exporter/internal/eventually"
 )
 
 // The example web configuration and its credentials (examples/web-config.yml).
@@ -64,7 +69,7 @@ func request(t *testing.T, c *http.Client, url, user, password string) (int, htt
 // basic auth. Every path needs the right credentials (401 with a Basic challenge otherwise), the handshake presents
 // the example certificate and refuses TLS 1.1, and plain HTTP gets no metrics.
 func TestTLSAndBasicAuthEndToEnd(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	addr, stop := runExporter(t, logs, "--web.config.file="+exampleWebConfig, "--sample.interval=100ms",
 		"--sample.window=1s", "--collector.timeout=100ms")
 	defer func() {
@@ -154,7 +159,7 @@ func TestNoEndpointLeaksPathsOrEnvironment(t *testing.T) {
 	t.Setenv("SERVERMON_TEST_TOKEN", secret)
 	proc := newScenario(t, 1).dir
 	state := filepath.Join(t.TempDir(), "state-file-name")
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	addr, stop := runExporter(t, logs, "--path.procfs="+proc, "--forecast.state-file="+state, "--sample.interval=50ms",
 		"--sample.window=1s", "--collector.timeout=50ms")
 	defer stop()
@@ -186,20 +191,21 @@ func TestNoEndpointLeaksPathsOrEnvironment(t *testing.T) {
 			}
 		}
 	}
-	time.Sleep(200 * time.Millisecond)
+	collectorsReport := func(what, success string) {
+		t.Helper()
+		eventually.Must(t, 10*time.Second, what, func() error {
+			if body := scrape(t, addr); !strings.Contains(body, `servermon_collector_success{collector="cpu"} `+success) {
+				return fmt.Errorf("%s", grep(body, "collector_success"))
+			}
+			return nil
+		})
+	}
+	collectorsReport("a sample of the fake /proc", "1")
 	check("healthy")
 	if err := os.RemoveAll(proc); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		body := scrape(t, addr)
-		if strings.Contains(body, `servermon_collector_success{collector="cpu"} 0`) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("collectors do not report the missing /proc:\n%s", grep(body, "collector_success"))
-		}
-	}
+	collectorsReport("the collectors to report the missing /proc", "0")
 	check("without /proc")
 }
 
@@ -253,7 +259,7 @@ func TestServerLimits(t *testing.T) {
 // running program with a scrape limit of 2, and scrapes meanwhile: every scrape must succeed. Slow clients never
 // reach the handler, so they take neither a scrape slot nor the sampler's lock.
 func TestSlowlorisDoesNotBlockScrapes(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	addr, stop := runExporter(t, logs, "--web.max-requests=2", "--sample.interval=100ms", "--sample.window=1s",
 		"--collector.timeout=100ms")
 	defer stop()
@@ -299,6 +305,6 @@ func TestSlowlorisDoesNotBlockScrapes(t *testing.T) {
 		if resp.StatusCode != http.StatusOK || !bytes.Contains(body, []byte("servermon_collector_success")) {
 			t.Fatalf("scrape %d during the attack: status %d", i, resp.StatusCode)
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond) // the scrapes spread over the attack: part of the test, not a wait
 	}
 }

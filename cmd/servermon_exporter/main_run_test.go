@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -10,28 +9,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/servermon/servermon_exporter/internal/syncbuf"
+
+	"github.com/servermon/servermon_exporter/internal/eventually"
 )
-
-// syncBuffer is a bytes.Buffer safe for the exporter's logger and the test to share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func freeAddress(t *testing.T) string {
 	t.Helper()
@@ -51,34 +35,41 @@ func runExporter(t *testing.T, logs io.Writer, args ...string) (addr string, sto
 	ctx, cancel := context.WithCancel(context.Background())
 	status := make(chan int, 1)
 	go func() { status <- run(ctx, append([]string{"--web.listen-address=" + addr}, args...), logs) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	up, done := context.WithTimeout(ctx, 10*time.Second)
+	defer done()
+	if err := eventually.Poll(up, func() error {
 		resp, err := http.Get("http://" + addr + "/metrics")
 		if err == nil {
 			resp.Body.Close()
-			break
 		}
-		if time.Now().After(deadline) {
-			cancel()
-			t.Fatalf("exporter did not come up: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
+		return err
+	}); err != nil {
+		cancel()
+		t.Fatalf("exporter did not come up: %v", err)
 	}
 	return addr, func() int { cancel(); return <-status }
 }
 
+// scrape returns the body of the exporter's /metrics at addr.
 func scrape(t *testing.T, addr string) string {
 	t.Helper()
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
+	_, body := fetch(t, http.DefaultClient, "http://"+addr+"/metrics")
+	return string(body)
+}
+
+// historyAtLeast waits until the exporter at addr holds more than min seconds of the series' history, and returns
+// it.
+func historyAtLeast(t *testing.T, addr, series string, min float64) float64 {
+	t.Helper()
+	var v float64
+	eventually.Must(t, 20*time.Second, fmt.Sprintf("%s above %v", series, min), func() error {
+		var ok bool
+		if v, ok = metricValue(scrape(t, addr), series); !ok || v <= min {
+			return fmt.Errorf("%v s (present %v)", v, ok)
+		}
+		return nil
+	})
+	return v
 }
 
 // TestShutdownSavesStateAndRestartContinues runs the real program twice over the machine's /proc: the first run
@@ -87,9 +78,10 @@ func TestShutdownSavesStateAndRestartContinues(t *testing.T) {
 	state := filepath.Join(t.TempDir(), "state")
 	args := []string{"--sample.interval=100ms", "--sample.window=1s", "--collector.timeout=100ms",
 		"--forecast.step=100ms", "--forecast.history=1d", "--forecast.horizon=1s", "--forecast.state-file=" + state}
-	logs := &syncBuffer{}
-	_, stop := runExporter(t, logs, args...)
-	time.Sleep(1500 * time.Millisecond)
+	const series = `servermon_forecast_history_seconds{target="memory_usage_ratio"}`
+	logs := &syncbuf.Buffer{}
+	addr, stop := runExporter(t, logs, args...)
+	historyAtLeast(t, addr, series, 1)
 	if status := stop(); status != 0 {
 		t.Fatalf("exit status %d\n%s", status, logs)
 	}
@@ -101,13 +93,13 @@ func TestShutdownSavesStateAndRestartContinues(t *testing.T) {
 		t.Errorf("state file mode %v, want 0600", fi.Mode().Perm())
 	}
 
-	addr, stop := runExporter(t, logs, args...)
+	addr, stop = runExporter(t, logs, args...)
 	defer stop()
 	if !strings.Contains(logs.String(), "forecast state loaded") {
 		t.Errorf("state not loaded on restart:\n%s", logs)
 	}
 	body := scrape(t, addr)
-	if !strings.Contains(body, `servermon_forecast_history_seconds{target="memory_usage_ratio"} 1`) {
+	if v, ok := metricValue(body, series); !ok || v < 1 {
 		t.Errorf("restart lost the memory history (want >= 1 s at once):\n%s", grep(body, "history_seconds"))
 	}
 	if !strings.Contains(body, "servermon_forecast_state_load_errors_total 0") {
@@ -121,7 +113,7 @@ func TestCorruptStateFileIsMovedAsideAndCounted(t *testing.T) {
 	if err := os.WriteFile(state, []byte("not a state file"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	addr, stop := runExporter(t, logs, "--forecast.state-file="+state)
 	defer stop()
 	if body := scrape(t, addr); !strings.Contains(body, "servermon_forecast_state_load_errors_total 1") {

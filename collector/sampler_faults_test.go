@@ -2,14 +2,13 @@ package collector
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/servermon/servermon_exporter/internal/clock"
+	"github.com/servermon/servermon_exporter/internal/eventually"
 )
 
 func TestMissingFileFailsOnlyItsCollector(t *testing.T) {
@@ -143,19 +142,6 @@ func TestNoPressureIsNotAnError(t *testing.T) {
 	expectAbsent(t, got, "servermon_pressure_")
 }
 
-func TestMemAvailableFallback(t *testing.T) {
-	p := newFakeProc(t, "t0")
-	s := newTestSampler(t, allSources(t, p.dir), time.Second, time.Minute)
-	// A pre-3.14 kernel: available = MemFree + Buffers + Cached + SReclaimable = 1000000+200000+2500000+300000 kB.
-	p.write("meminfo", "MemTotal: 8000000 kB\nMemFree: 1000000 kB\nBuffers: 200000 kB\nCached: 2500000 kB\nSReclaimable: 300000 kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\n")
-	s.Sample()
-	expectSamples(t, s.metrics(t), map[string]float64{
-		"servermon_memory_available_bytes": 4000000 * 1024,
-		"servermon_memory_usage_ratio":     0.5,
-		"servermon_swap_usage_ratio":       0, // no swap: nothing used
-	})
-}
-
 // blockingSource's Read blocks until released, as a read of a hung filesystem would.
 type blockingSource struct {
 	release chan struct{}
@@ -191,7 +177,19 @@ func TestSlowCollectorTimesOutAlone(t *testing.T) {
 	})
 	slow.block.Store(false)
 	close(slow.release)
-	time.Sleep(10 * time.Millisecond) // let the late read return
+	// The late read returns and hands its outcome to the sampler, which takes it at the next sample.
+	var late *sourceState
+	for _, st := range s.sources {
+		if st.src == Source(slow) {
+			late = st
+		}
+	}
+	eventually.Must(t, 10*time.Second, "the late read to return", func() error {
+		if len(late.done) == 0 {
+			return errors.New("still reading")
+		}
+		return nil
+	})
 	s.Sample()
 	s.Sample()
 	body = s.AppendMetrics(nil)
@@ -208,68 +206,5 @@ func TestSamplerConfigValidation(t *testing.T) {
 		if _, err := NewSampler(c, nil); err == nil {
 			t.Errorf("%+v accepted", c)
 		}
-	}
-}
-
-// TestMovedFilesAreReopened: in a tree that is not procfs, a file renamed away is not read any more through the
-// descriptor held open, whether or not another file takes its name, and a file renamed over it is read at once.
-func TestMovedFilesAreReopened(t *testing.T) {
-	p := newFakeProc(t, "t0")
-	s := newTestSampler(t, allSources(t, p.dir), time.Second, time.Second) // windows of one sample
-	meminfo := func(availableKB int) string {
-		return "MemTotal: 1000000 kB\nMemFree: 0 kB\nMemAvailable: " + itoa(availableKB) + " kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\n"
-	}
-	rename := func(from, to string) {
-		t.Helper()
-		if err := os.Rename(filepath.Join(p.dir, from), filepath.Join(p.dir, to)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	sample := func() map[string]float64 {
-		s.clock.Advance(time.Second)
-		s.Sample()
-		return s.metrics(t)
-	}
-	p.write("meminfo", meminfo(800000))
-	expectSamples(t, sample(), map[string]float64{"servermon_memory_available_bytes": 800000 * 1024})
-
-	// Moved away, nothing in its place: the collector fails rather than repeating the moved file's values.
-	rename("meminfo", "meminfo.moved")
-	p.write("meminfo.moved", meminfo(700000))
-	expectSamples(t, sample(), map[string]float64{`servermon_collector_success{collector="memory"}`: 0})
-
-	// Another file moved to the name while the first is still linked elsewhere.
-	p.write("meminfo.next", meminfo(600000))
-	rename("meminfo.next", "meminfo")
-	expectSamples(t, sample(), map[string]float64{`servermon_collector_success{collector="memory"}`: 1,
-		"servermon_memory_available_bytes": 600000 * 1024})
-	p.write("meminfo.moved", meminfo(500000)) // the first file, changed where it now is: not ours any more
-	expectSamples(t, sample(), map[string]float64{"servermon_memory_available_bytes": 600000 * 1024})
-
-	// Moved away and straight back in: the same file, kept open.
-	rename("meminfo", "meminfo.tmp")
-	rename("meminfo.tmp", "meminfo")
-	p.write("meminfo", meminfo(400000))
-	expectSamples(t, sample(), map[string]float64{"servermon_memory_available_bytes": 400000 * 1024})
-}
-
-// TestProcfsFilesSkipTheRenameCheck: on a real procfs mount the files cannot be moved, and the check, a system
-// call per read, is never set up.
-func TestProcfsFilesSkipTheRenameCheck(t *testing.T) {
-	f := &procFile{path: "/proc/loadavg", whole: true}
-	if _, err := f.read(); err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if !f.onProcfs || f.cpath != nil || f.ino != 0 {
-		t.Errorf("/proc/loadavg: onProcfs %v, stat path %q, inode %d: the rename check is set up on procfs", f.onProcfs, f.cpath, f.ino)
-	}
-	fake := &procFile{path: filepath.Join(newFakeProc(t, "t0").dir, "loadavg"), whole: true}
-	if _, err := fake.read(); err != nil {
-		t.Fatal(err)
-	}
-	defer fake.Close()
-	if fake.onProcfs || fake.ino == 0 {
-		t.Errorf("fixture loadavg: onProcfs %v, inode %d: the rename check is not set up off procfs", fake.onProcfs, fake.ino)
 	}
 }

@@ -156,7 +156,7 @@ func checkDiskstats(proc ProcFS, data []byte) (string, bool) {
 func oracle(tb testing.TB, file string, data []byte) ProcFS {
 	tb.Helper()
 	dir := tb.TempDir()
-	writeSynth(tb, dir, file, string(data))
+	writeProcFile(tb, dir, file, data)
 	proc, err := NewProcFS(dir)
 	if err != nil {
 		tb.Fatal(err)
@@ -196,7 +196,7 @@ func TestParsersMatchProcfsOnFixtures(t *testing.T) {
 func TestParsersMatchProcfsOnSyntheticTrees(t *testing.T) {
 	for _, size := range [][2]int{{1, 0}, {2, 1}, {16, 8}, {128, 64}, {256, 256}} {
 		dir := t.TempDir()
-		synthProc(t, dir, size[0], size[1], 7)
+		staticProc(t, dir, size[0], size[1])
 		expectParity(t, dir)
 	}
 }
@@ -210,7 +210,7 @@ func TestParsersMatchProcfsOnThisMachine(t *testing.T) {
 		if err != nil {
 			t.Fatalf("this machine's /proc: %v", err) // Linux-only, PSI enabled: the test machines are
 		}
-		writeSynth(t, dir, k.file, string(data))
+		writeProcFile(t, dir, k.file, data)
 	}
 	expectParity(t, dir)
 }
@@ -279,7 +279,7 @@ func fuzzParity(f *testing.F, file string, check func(ProcFS, []byte) (string, b
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		writeSynth(t, dir, file, string(data))
+		writeProcFile(t, dir, file, data)
 		if diff, _ := check(proc, data); diff != "" {
 			t.Errorf("%q: %s", data, diff)
 		}

@@ -41,7 +41,7 @@ func FuzzSources(f *testing.F) {
 	dir := f.TempDir()
 	write := func(t *testing.T, files [len(fuzzFiles)][]byte) {
 		for i, name := range fuzzFiles {
-			writeSynth(t, dir, name, string(files[i]))
+			writeProcFile(t, dir, name, files[i])
 		}
 	}
 	f.Fuzz(func(t *testing.T, stat, meminfo, loadavg, diskstats, psi []byte) {

@@ -2,54 +2,61 @@ package main
 
 import (
 	"flag"
-	"fmt"
 	"log/slog"
 	"math"
 	"os"
-	"path/filepath"
 	"runtime"
 	"testing"
 	"time"
 
 	"github.com/servermon/servermon_exporter/internal/clock"
+	"github.com/servermon/servermon_exporter/internal/fakeproc"
 	"github.com/servermon/servermon_exporter/internal/forecaster"
 	"github.com/servermon/servermon_exporter/internal/statefile"
 )
 
 var stateOut = flag.String("perf.state-out", "", "BenchmarkEightDaysOfForecasting writes the forecast state it reaches to this file")
 
-// benchProc is a fake /proc of one disk (vda) whose counters advance by one second of activity per step.
+// benchProc is a fake /proc of two CPUs and one disk (vda) on a daily cycle, advanced a second at a time.
 type benchProc struct {
-	dir                string
-	step               int
-	busy, idle, reads  float64
-	ioTicks, psiStalls float64
+	*fakeproc.Tree
+	step   int
+	levels fakeproc.Levels
+	disks  [1]fakeproc.DiskLevel
 }
 
+func newBenchProc(tb testing.TB) *benchProc {
+	tb.Helper()
+	tree, err := fakeproc.New(tb.TempDir(), fakeproc.Machine{CPUs: 2, MemTotal: 16000000, SwapTotal: 1000000,
+		Disks:    []fakeproc.Disk{{Major: 254, Minor: 0, Name: "vda", Fields: 14}},
+		Pressure: []fakeproc.Resource{fakeproc.PressureCPU}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tree.InPlace = true // the benchmark samples between writes
+	tb.Cleanup(func() { _ = tree.Close() })
+	p := &benchProc{Tree: tree}
+	p.levels.Disks = p.disks[:]
+	p.advance(tb)
+	return p
+}
+
+// advance moves the host one second on.
 func (p *benchProc) advance(tb testing.TB) {
 	tb.Helper()
 	p.step++
 	phase := 2 * math.Pi * float64(p.step) / 86400 // a daily cycle
 	load := 0.3 + 0.2*math.Sin(phase)
-	p.busy += math.Round(200 * load)
-	p.idle += 200 - math.Round(200*load)
-	p.reads += math.Round(50 + 40*math.Sin(phase))
-	p.ioTicks += math.Round(1000 * load)
-	p.psiStalls += math.Round(100000 * load)
-	for name, content := range map[string]string{
-		"stat":         fmt.Sprintf("cpu  %.0f 0 0 %.0f 0 0 0 0 0 0\ncpu0 %.0f 0 0 %.0f 0 0 0 0 0 0\n", p.busy, p.idle, p.busy, p.idle),
-		"meminfo":      fmt.Sprintf("MemTotal: 16000000 kB\nMemFree: 1000000 kB\nMemAvailable: %.0f kB\nSwapTotal: 1000000 kB\nSwapFree: 900000 kB\n", 16000000*(0.6-0.1*load)),
-		"loadavg":      fmt.Sprintf("%.2f 0.50 0.25 1/100 1000\n", 2*load),
-		"diskstats":    fmt.Sprintf(" 254 0 vda %.0f 0 %.0f 0 %.0f 0 %.0f 0 0 %.0f %.0f\n", p.reads, 8*p.reads, p.reads/2, 16*p.reads, p.ioTicks, 2*p.ioTicks),
-		"pressure/cpu": fmt.Sprintf("some avg10=0.00 avg60=0.00 avg300=0.00 total=%.0f\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n", p.psiStalls),
-	} {
-		path := filepath.Join(p.dir, name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			tb.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-			tb.Fatal(err)
-		}
+	iops := 50 + 40*math.Sin(phase)
+	l := &p.levels
+	l.CPU = fakeproc.CPUShares{User: load}
+	l.MemUsed, l.SwapUsed, l.Load = 0.4+0.1*load, 0.1, 2*load
+	p.disks[0] = fakeproc.DiskLevel{ReadIOPS: iops, ReadBytes: 4096 * iops, WriteIOPS: iops / 2, WriteBytes: 8192 * iops,
+		Util: load, Queue: 2 * load}
+	l.Stall[fakeproc.PressureCPU].Some = 0.1 * load
+	p.Advance(time.Second, *l)
+	if err := p.Write(); err != nil {
+		tb.Fatal(err)
 	}
 }
 
@@ -66,9 +73,8 @@ func liveHeap() float64 {
 // holds; -perf.state-out keeps the state file for measuring the real binary's RSS with it.
 func BenchmarkEightDaysOfForecasting(b *testing.B) {
 	for b.Loop() {
-		p := &benchProc{dir: b.TempDir()}
-		p.advance(b)
-		cfg, err := parseFlags([]string{"--path.procfs=" + p.dir}, os.Stderr)
+		p := newBenchProc(b)
+		cfg, err := parseFlags([]string{"--path.procfs=" + p.Dir()}, os.Stderr)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -1,89 +1,61 @@
 package main
 
 import (
-	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/servermon/servermon_exporter/internal/syncbuf"
+
 	"github.com/servermon/servermon_exporter/internal/clock"
+	"github.com/servermon/servermon_exporter/internal/fakeproc"
 )
 
-// monthProc writes a fake /proc for a month of five-minute samples as cheaply as possible: CPU, memory and two
-// disks follow daily cycles, and every hour a "churn" disk is replaced by one with a new name, as containers' or
-// hot-plugged devices are (720 distinct names over the month).
+// monthProc is a fake /proc for a month of five-minute samples: CPU, memory and two disks follow daily cycles,
+// and every hour a "churn" disk is replaced by one with a new name, as containers' or hot-plugged devices are (720
+// distinct names over the month). It is rewritten in place (the exporter samples between writes): replacing 26 000
+// files would cost more than the month of samples itself.
 type monthProc struct {
-	dir                 string
-	user, system, idle  uint64
-	vdaReads, vdaTicks  uint64
-	churnReads, churnIO uint64
-	// The files stay open: 130 000 opens and closes would cost more than the month of samples itself.
-	stat, mem, disk *os.File
-	buf             []byte
+	*fakeproc.Tree
+	levels fakeproc.Levels
+	disks  [2]fakeproc.DiskLevel
 }
 
 func newMonthProc(t *testing.T) *monthProc {
 	t.Helper()
-	p := &monthProc{dir: t.TempDir()}
-	for _, f := range []struct {
-		dst  **os.File
-		name string
-	}{{&p.stat, "stat"}, {&p.mem, "meminfo"}, {&p.disk, "diskstats"}} {
-		file, err := os.Create(filepath.Join(p.dir, f.name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { file.Close() })
-		*f.dst = file
-	}
-	if err := os.MkdirAll(filepath.Join(p.dir, "pressure"), 0o755); err != nil {
+	tree, err := fakeproc.New(t.TempDir(), fakeproc.Machine{CPUs: 2, MemTotal: 16000000, SwapTotal: 1000000,
+		Disks: []fakeproc.Disk{{Major: 254, Minor: 0, Name: "vda", Fields: 14}, {Major: 254, Minor: 16, Name: "churn0", Fields: 14}}})
+	if err != nil {
 		t.Fatal(err)
 	}
-	for name, content := range map[string]string{
-		"loadavg":      "0.50 0.40 0.30 1/100 1000\n",
-		"pressure/cpu": "some avg10=0.00 avg60=0.00 avg300=0.00 total=1000\n",
-	} {
-		if err := os.WriteFile(filepath.Join(p.dir, name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	tree.InPlace = true
+	t.Cleanup(func() { _ = tree.Close() })
+	p := &monthProc{Tree: tree}
+	p.levels.Disks = p.disks[:]
 	p.write(t, 0)
 	return p
 }
 
-// write sets the files for sample n, taken at minute 5n.
+// write sets the files for sample n, taken at minute 5n, after the five minutes before it.
 func (p *monthProc) write(t *testing.T, n int) {
+	t.Helper()
 	m := 5 * n
-	day := 2 * math.Pi * float64(m%1440) / 1440
-	busy := uint64(15000 + 10000*math.Sin(day)) // of 60000 ticks per five minutes on 2 CPUs
-	p.user += busy * 2 / 3
-	p.system += busy / 3
-	p.idle += 60000 - busy
-	p.vdaReads += 500 + uint64(250*math.Sin(day))
-	p.vdaTicks += 30000 + uint64(15000*math.Sin(day))
+	day := math.Sin(2 * math.Pi * float64(m%1440) / 1440)
+	busy := 0.25 + day/6 // of both CPUs
+	p.levels.CPU = fakeproc.CPUShares{User: busy * 2 / 3, System: busy / 3}
+	p.levels.MemUsed = 0.5 + day/8
+	vda := (500 + 250*day) / 300 // reads per second
+	p.disks[0] = fakeproc.DiskLevel{ReadIOPS: vda, ReadBytes: 4096 * vda, ReadAwait: time.Millisecond, Util: 0.1 + day/20,
+		Queue: 0.1 + day/20}
 	if m%60 == 0 {
-		p.churnReads, p.churnIO = 0, 0 // a new device starts from zero
+		p.Disks[1] = fakeproc.Disk{Major: 254, Minor: 16, Name: "churn" + strconv.Itoa(m/60), Fields: 14} // a new device starts from zero
 	}
-	p.churnReads += 50
-	p.churnIO += 3000
-	avail := 8000000 - 2000000*math.Sin(day)
-	p.set(t, p.stat, fmt.Appendf(p.buf[:0], "cpu  %d 0 %d %d 0 0 0 0 0 0\n", p.user, p.system, p.idle))
-	p.set(t, p.mem, fmt.Appendf(p.buf[:0], "MemTotal: 16000000 kB\nMemFree: 1000000 kB\nMemAvailable: %.0f kB\nSwapTotal: 1000000 kB\nSwapFree: 900000 kB\n", avail))
-	p.set(t, p.disk, fmt.Appendf(p.buf[:0], " 254 0 vda %d 0 %d %d 0 0 0 0 0 %d %d\n 254 16 churn%d %d 0 %d 0 0 0 0 0 0 %d %d\n",
-		p.vdaReads, 8*p.vdaReads, p.vdaReads, p.vdaTicks, p.vdaTicks, m/60, p.churnReads, 8*p.churnReads, p.churnIO, p.churnIO))
-}
-
-// set replaces the content of f; the sampler only reads between two calls.
-func (p *monthProc) set(t *testing.T, f *os.File, b []byte) {
-	p.buf = b
-	if _, err := f.WriteAt(b, 0); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Truncate(int64(len(b))); err != nil {
+	p.disks[1] = fakeproc.DiskLevel{ReadIOPS: 1.0 / 6, ReadBytes: 4096.0 / 6, Util: 0.01, Queue: 0.01}
+	p.Advance(5*time.Minute, p.levels)
+	if err := p.Write(); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -103,11 +75,11 @@ func heapInUse() uint64 {
 // flat. (One-minute samples, 43 200 of them, take half a minute under the race detector for the same coverage.)
 func TestMonthOfSamples(t *testing.T) {
 	p := newMonthProc(t)
-	cfg := mustParseFlags(t, "--path.procfs="+p.dir, "--sample.interval=5m", "--sample.window=15m", "--collector.timeout=1s",
+	cfg := mustParseFlags(t, "--path.procfs="+p.Dir(), "--sample.interval=5m", "--sample.window=15m", "--collector.timeout=1s",
 		"--forecast.step=5m", "--no-collector.pressure", "--no-collector.load")
 	cfg.runtimeEvery = 24 * time.Hour // process metrics read /proc/self: not what this test is about
 	fake := clock.NewFake(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
-	exp, err := newExporter(cfg, slogText(&syncBuffer{}), fake)
+	exp, err := newExporter(cfg, slogText(&syncbuf.Buffer{}), fake)
 	if err != nil {
 		t.Fatal(err)
 	}

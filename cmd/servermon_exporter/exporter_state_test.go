@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/servermon/servermon_exporter/internal/syncbuf"
+
 	"github.com/servermon/servermon_exporter/internal/clock"
 	"github.com/servermon/servermon_exporter/internal/statefile"
 )
@@ -98,7 +100,7 @@ func TestStateFaultsAtStartup(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			logs := &syncBuffer{}
+			logs := &syncbuf.Buffer{}
 			e := newTestExporterLogging(t, logs, "--forecast.state-file="+path)
 			e.loadState()
 			e.run(t, 3)

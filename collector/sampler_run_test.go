@@ -2,8 +2,11 @@ package collector
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
+
+	"github.com/servermon/servermon_exporter/internal/eventually"
 )
 
 // TestRunKeepsCadenceAndTimesOut runs the sampler's own loop (timerfd-driven) on real time: it samples about once
@@ -24,12 +27,12 @@ func TestRunKeepsCadenceAndTimesOut(t *testing.T) {
 	// Samples at 0, 20, 40 ms, ...: at most elapsed/20ms + 1 of them (ticks it is late for are skipped). Wait for
 	// 15 of them, however long a busy machine takes.
 	var got map[string]float64
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		got = parseSamples(t, s.AppendMetrics(nil))
-		if got["servermon_samples_total"] >= 15 || time.Now().After(deadline) {
-			break
+	eventually.Must(t, 10*time.Second, "15 samples", func() error {
+		if got = parseSamples(t, s.AppendMetrics(nil)); got["servermon_samples_total"] < 15 {
+			return fmt.Errorf("%v samples", got["servermon_samples_total"])
 		}
-	}
+		return nil
+	})
 	elapsed := time.Since(start)
 	n, most := got["servermon_samples_total"], float64(elapsed/(20*time.Millisecond))+1
 	if n < 15 || n > most {
