@@ -31,8 +31,12 @@ type procFile struct {
 	// a read that does not fill the buffer then holds all of it, and the read that would return 0 is saved.
 	// diskstats is rendered a page at a time and read until the end.
 	whole bool
-	file  *os.File
-	fd    int
+	// mountinfo is set for a seq_file whose records can be longer than seqRecordSlack (a mountinfo line of an
+	// overlay mount lists every lower directory) and whose rendering may sleep (it takes the namespace's mount
+	// lock, which a mount or unmount holds): it is read until a read returns 0, through the scheduler.
+	mountinfo bool
+	file      *os.File
+	fd        int
 	// onProcfs is set on a real procfs mount. Elsewhere (test fixtures, a copied tree) a file can be removed,
 	// renamed away or replaced while we hold it open, and the open descriptor would keep reading the old content.
 	onProcfs bool
@@ -123,7 +127,7 @@ func (f *procFile) readAll() ([]byte, error) {
 			return f.buf[:n], nil
 		case n < len(f.buf) && (f.whole || !f.onProcfs): // a short read of a regular file is its end too
 			return f.buf[:n], nil
-		case f.onProcfs && m+seqRecordSlack <= min(room, pageSize):
+		case f.onProcfs && !f.mountinfo && m+seqRecordSlack <= min(room, pageSize):
 			// A seq_file read copies records until the next would not fit in the caller's buffer or in the
 			// kernel's page-sized one. With room for any record left in both, the records ran out: this is the
 			// end, and the read that would return 0 is saved.
@@ -140,9 +144,10 @@ func (f *procFile) readAll() ([]byte, error) {
 // pread reads at off. On a real procfs it makes the system call without telling the Go scheduler (RawSyscall):
 // these files are rendered from kernel memory without blocking, and announcing each call would wake the runtime's
 // monitor thread, whose polling then costs more than the reads (on a 2-vCPU VM, measured: docs/benchmarks.md).
-// Anywhere else a read may block (a network filesystem), so it goes through the scheduler as usual.
+// Anywhere else a read may block (a network filesystem), and so may a read of mountinfo (see procFile.mountinfo),
+// so those go through the scheduler as usual.
 func (f *procFile) pread(b []byte, off int64) (int, error) {
-	if !f.onProcfs {
+	if !f.onProcfs || f.mountinfo {
 		for {
 			n, err := syscall.Pread(f.fd, b, off)
 			if !errors.Is(err, syscall.EINTR) {
