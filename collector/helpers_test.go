@@ -66,21 +66,22 @@ func (p *fakeProc) remove(name string) {
 	}
 }
 
-// allSources returns every source reading dir, per-CPU on and the default disk exclusion.
+// allSources returns every source reading dir, per-CPU on and the default disk and filesystem exclusions.
 func allSources(t *testing.T, dir string) []Source {
 	t.Helper()
 	return sourcesNamed(t, dir)
 }
 
 // sourcesNamed returns the sources of the named collectors reading dir (all of them when none is named), per-CPU on
-// and the default disk exclusion.
+// and the default disk and filesystem exclusions.
 func sourcesNamed(t *testing.T, dir string, names ...string) []Source {
 	t.Helper()
 	fs, err := NewProcFS(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{CPU: CPUConfig{PerCPU: true}, Disk: DiskConfig{Exclude: mustCompile(DefaultDiskExclude)}}
+	cfg := Config{CPU: CPUConfig{PerCPU: true}, Disk: DiskConfig{Exclude: mustCompile(DefaultDiskExclude)},
+		Filesystem: FilesystemConfig{MountPointsExclude: mustCompile(DefaultMountPointsExclude), FSTypesExclude: mustCompile(DefaultFSTypesExclude)}}
 	return NewSources(fs, cfg, func(name string) bool { return len(names) == 0 || slices.Contains(names, name) })
 }
 
