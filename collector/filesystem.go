@@ -273,7 +273,8 @@ func (s *filesystemSource) Read(time.Duration) error {
 	return nil
 }
 
-// readMountinfo returns 1/mountinfo's content, or self/mountinfo's once 1/mountinfo turned out unreadable.
+// readMountinfo returns 1/mountinfo's content, or self/mountinfo's once 1/mountinfo turned out unreadable (for as
+// long as self/mountinfo can be read: a fallback is not tried on every read, which would cost a failed open).
 func (s *filesystemSource) readMountinfo() ([]byte, error) {
 	if !s.useSelf {
 		data, err := s.pid1.read()
@@ -288,6 +289,7 @@ func (s *filesystemSource) readMountinfo() ([]byte, error) {
 	}
 	data, err := s.self.read()
 	if err != nil {
+		s.useSelf = false // neither is readable (a broken --path.procfs): try pid 1's again next time
 		return nil, fmt.Errorf("reading self/mountinfo: %w", err)
 	}
 	return data, nil
@@ -468,9 +470,18 @@ func (s *filesystemSource) Update(st *Store) {
 	for _, m := range s.active {
 		g := m.gauges
 		if g == nil {
+			// All six, so that the families are exposed in this order (that of their first gauges); usage and
+			// inodes go again where the filesystem has none, or until it has answered at all, so that the
+			// forecaster does not start series for them.
 			l := m.labels[:]
 			g = &fsGauges{size: st.Gauge(fsSizeFamily, l...), avail: st.Gauge(fsAvailFamily, l...),
+				usage: st.Gauge(fsUsageFamily, l...), inodes: st.Gauge(fsInodesFamily, l...),
 				readonly: st.Gauge(fsReadonlyFamily, l...), deviceError: st.Gauge(fsDeviceErrorFamily, l...)}
+			if m.outcome != fsOK {
+				st.Remove(g.usage)
+				st.Remove(g.inodes)
+				g.usage, g.inodes = nil, nil
+			}
 			m.gauges = g
 		}
 		ro := m.optRO
