@@ -5,6 +5,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sync"
+	"syscall"
 	"testing"
 )
 
@@ -25,13 +27,30 @@ type scenario struct {
 	memUsed                       float64 // share of MemTotal
 	// intervalTicks is the number of USER_HZ ticks per CPU in one interval.
 	intervalTicks float64
+
+	// The filesystems of 1/mountinfo, answered by statfs (set as the exporter's statfs in process; a child
+	// process statfs'es the real /, and finds no other mount point). mu guards them: a statfs runs on a
+	// goroutine of its own.
+	mu      sync.Mutex
+	fsStats map[string]syscall.Statfs_t
+	hung    map[string]chan struct{}
 }
+
+// scenarioMountinfo lists the root filesystem, a data disk, a read-only backup disk whose mount point has a space
+// (escaped as the kernel does), and /proc, which the default exclusions drop.
+const scenarioMountinfo = `21 1 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw
+1 0 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw,discard
+2 1 254:16 / /var/lib/data rw,relatime shared:2 - xfs /dev/vdb rw
+3 1 254:32 / /mnt/backup\040disk ro,relatime shared:3 - ext4 /dev/vdc rw
+`
 
 func newScenario(t *testing.T, intervalSeconds float64) *scenario {
 	t.Helper()
-	s := &scenario{dir: t.TempDir(), intervalTicks: 100 * intervalSeconds, memUsed: 0.4}
-	if err := os.MkdirAll(filepath.Join(s.dir, "pressure"), 0o755); err != nil {
-		t.Fatal(err)
+	s := &scenario{dir: t.TempDir(), intervalTicks: 100 * intervalSeconds, memUsed: 0.4, hung: map[string]chan struct{}{}}
+	for _, d := range []string{"pressure", "1"} {
+		if err := os.MkdirAll(filepath.Join(s.dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	s.write(t)
 	return s
@@ -66,6 +85,55 @@ func (s *scenario) advance(t *testing.T) {
 	s.write(t)
 }
 
+// setFilesystems sets what statfs answers at the current step, in 4 KiB blocks: / (10 GB, 5 % reserved for root)
+// fills by 2 MB a step and uses an inode per step; /var/lib/data follows the slow cycle; the backup disk is full
+// and does not change.
+func (s *scenario) setFilesystems() {
+	const blocks, reserved = 2500000, 125000
+	rootFree := uint64(1500000 - 500*s.step)
+	dataFree := uint64(400000 + 100000*math.Sin(2*math.Pi*float64(s.step)/60))
+	stats := map[string]syscall.Statfs_t{
+		"/":                {Bsize: 4096, Frsize: 4096, Blocks: blocks, Bfree: rootFree, Bavail: rootFree - reserved, Files: 655360, Ffree: uint64(600000 - s.step)},
+		"/var/lib/data":    {Bsize: 4096, Frsize: 4096, Blocks: 1000000, Bfree: dataFree, Bavail: dataFree, Files: 1000, Ffree: 900},
+		"/mnt/backup disk": {Bsize: 4096, Frsize: 4096, Blocks: 250000, Bfree: 12500, Bavail: 0, Files: 65536, Ffree: 60000},
+	}
+	s.mu.Lock()
+	s.fsStats = stats
+	s.mu.Unlock()
+}
+
+// statfs answers for the scenario's filesystems; a mount point it does not know does not exist.
+func (s *scenario) statfs(path string, st *syscall.Statfs_t) error {
+	s.mu.Lock()
+	hung := s.hung[path]
+	s.mu.Unlock()
+	if hung != nil {
+		<-hung
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.fsStats[path]
+	if !ok {
+		return syscall.ENOENT
+	}
+	*st = v
+	return nil
+}
+
+// hang makes statfs of path hang, as on an NFS mount whose server is gone, until release is called.
+func (s *scenario) hang(path string) (release func()) {
+	ch := make(chan struct{})
+	s.mu.Lock()
+	s.hung[path] = ch
+	s.mu.Unlock()
+	return sync.OnceFunc(func() {
+		s.mu.Lock()
+		delete(s.hung, path)
+		s.mu.Unlock()
+		close(ch)
+	})
+}
+
 func (s *scenario) write(t *testing.T) {
 	t.Helper()
 	const memTotal = 16000000
@@ -78,7 +146,9 @@ func (s *scenario) write(t *testing.T) {
 		"diskstats":    fmt.Sprintf(" 254 0 vda %d 0 %d %d %d 0 %d 0 0 %d %d %d 0 %d %d %d %d\n", s.reads, s.readSectors, s.readTicks, s.writes, s.writeSectors, s.ioTicks, s.weighted, s.discards, s.discardSectors, s.discardTicks, s.flushes, s.flushTicks),
 		"pressure/cpu": fmt.Sprintf("some avg10=0.00 avg60=0.00 avg300=0.00 total=%d\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n", s.psiSome),
 		"pressure/io":  "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",
+		"1/mountinfo":  scenarioMountinfo,
 	}
+	s.setFilesystems()
 	for name, content := range files {
 		if err := os.WriteFile(filepath.Join(s.dir, name), []byte(content), 0o644); err != nil {
 			t.Fatal(err)
