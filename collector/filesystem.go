@@ -29,6 +29,11 @@ const DefaultMaxMounts = 64
 // --collector.timeout.
 const DefaultStatfsTimeout = 250 * time.Millisecond
 
+// mountinfoRecheck is the most reads in a row that trust poll's word that mountinfo has not changed: a mount poll
+// did not flag is seen at most this many reads late (a minute at the default --sample.slow-interval), for one read
+// of mountinfo a minute.
+const mountinfoRecheck = 11
+
 // stRdonly is ST_RDONLY, the read-only bit of statfs' f_flags (the syscall package lacks the constant).
 const stRdonly = 0x1
 
@@ -209,9 +214,11 @@ type filesystemSource struct {
 	// self/mountinfo, the exporter's own, read when pid 1's is hidden (hidepid) or unreadable.
 	pid1, self *procFile
 	useSelf    bool
-	// info is the mountinfo content the mounts were built from; parsed is set once they were.
+	// info is the mountinfo content the mounts were built from; parsed is set once they were. polled counts the
+	// reads since the last that read mountinfo, poll having said it had not changed.
 	info   []byte
 	parsed bool
+	polled int
 	gen    uint64
 
 	mounts  map[string]*fsMount // by mountpoint label
@@ -257,19 +264,41 @@ func (s *filesystemSource) Slow() {}
 // outstanding, waiting at most StatfsTimeout for the answers. It fails only when mountinfo cannot be read: a
 // mount's fault is that mount's (servermon_filesystem_device_error).
 func (s *filesystemSource) Read(time.Duration) error {
+	if err := s.refreshMounts(); err != nil {
+		s.parsed = false // read and parse again next time, whatever poll says
+		return err
+	}
+	s.statAll()
+	return nil
+}
+
+// refreshMounts rebuilds the mounts when mountinfo changed: on procfs when poll says so, elsewhere (a fake tree)
+// when its content differs from the last parsed. Poll misses a change now and then (seen in the tests, with mounts
+// made while others were made elsewhere on the machine), so every mountinfoRecheck-th read is a full one anyway.
+func (s *filesystemSource) refreshMounts() error {
+	current := s.pid1
+	if s.useSelf {
+		current = s.self
+	}
+	if s.parsed && s.polled < mountinfoRecheck && current.unchanged() {
+		s.polled++
+		return nil
+	}
+	s.polled = 0
 	data, err := s.readMountinfo()
 	if err != nil {
 		return err
 	}
-	if !s.parsed || !bytes.Equal(data, s.info) {
-		if err := s.rebuild(); err != nil {
-			return err
-		}
-		// The bytes read, not those procfs parsed: should they differ (the table changed in between), the next
-		// read sees a change and parses again.
-		s.info, s.parsed = append(s.info[:0], data...), true
+	if s.parsed && bytes.Equal(data, s.info) {
+		return nil
 	}
-	s.statAll()
+	s.parsed = false
+	if err := s.rebuild(); err != nil {
+		return err
+	}
+	// The bytes read, not those procfs parsed: should they differ (the table changed in between), the next read
+	// sees a change and parses again.
+	s.info, s.parsed = append(s.info[:0], data...), true
 	return nil
 }
 

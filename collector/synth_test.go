@@ -74,7 +74,23 @@ func synthProc(tb testing.TB, dir string, cpus, disks int, seed uint64) {
 		}
 	}
 	writeSynth(tb, dir, "diskstats", b.String())
+	writeSynth(tb, dir, "1/mountinfo", synthMountinfo)
 }
+
+// synthMountinfo is a server's mount table in the kernel's spelling: the pseudo-filesystems the default exclusions
+// drop, and six mounts at directories Linux machines have, so that their statfs is real.
+const synthMountinfo = `21 26 0:20 / /sys rw,nosuid,nodev,noexec,relatime shared:7 - sysfs sysfs rw
+22 26 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:13 - proc proc rw
+23 26 0:5 / /dev rw,nosuid,relatime shared:2 - devtmpfs udev rw,size=12316968k,nr_inodes=3079242,mode=755,inode64
+24 23 0:22 / /dev/pts rw,nosuid,noexec,relatime shared:3 - devpts devpts rw,gid=5,mode=620,ptmxmode=000
+25 26 0:23 / /run rw,nosuid,nodev,noexec,relatime shared:5 - tmpfs tmpfs rw,size=2468404k,mode=755,inode64
+26 1 259:2 / / rw,relatime shared:1 - ext4 /dev/nvme0n1p2 rw,errors=remount-ro
+27 21 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:9 - cgroup2 cgroup2 rw,nsdelegate,memory_recursiveprot
+28 26 259:3 / /usr rw,relatime shared:30 - ext4 /dev/nvme0n1p3 rw
+29 26 259:4 / /var rw,relatime shared:31 - xfs /dev/nvme1n1p1 rw,attr2,inode64,logbufs=8,logbsize=32k,noquota
+30 26 0:35 / /tmp rw,nosuid,nodev shared:32 - tmpfs tmpfs rw,size=12342016k,inode64
+31 26 259:5 / /etc ro,relatime shared:33 - ext4 /dev/nvme2n1p1 rw
+`
 
 func writeSynth(tb testing.TB, dir, name, content string) {
 	tb.Helper()
