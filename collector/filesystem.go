@@ -34,9 +34,6 @@ const DefaultStatfsTimeout = 250 * time.Millisecond
 // of mountinfo a minute.
 const mountinfoRecheck = 11
 
-// stRdonly is ST_RDONLY, the read-only bit of statfs' f_flags (the syscall package lacks the constant).
-const stRdonly = 0x1
-
 var filesystemLabels = []string{"device", "mountpoint", "fstype"}
 
 // The per-mount forecast targets, two series a mount.
@@ -60,7 +57,7 @@ var (
 		Target: filesystemInodesTarget,
 		Help:   "Share of the inodes in use, df -i's IUse% as a ratio: (files − free files) / files; absent where the filesystem has no inode count (btrfs, many network filesystems)."}
 	fsReadonlyFamily = &Family{Name: "servermon_filesystem_readonly", LabelNames: filesystemLabels, Slow: true, Latest: true,
-		Help: "Whether the filesystem is mounted read-only (1) or not (0): the ro mount or superblock option, emergency_ro, or ST_RDONLY from statfs."}
+		Help: "Whether the filesystem is mounted read-only (1) or not (0), as mountinfo says: the ro mount or superblock option, or emergency_ro."}
 	fsDeviceErrorFamily = &Family{Name: "servermon_filesystem_device_error", LabelNames: filesystemLabels, Slow: true, Latest: true,
 		Help: "Whether the latest read has no statfs of the mount (1): the call failed, or a hung one (a network filesystem whose server is gone) has not answered within the timeout and is not called again until it does. The mount's other gauges then keep their last read until it leaves the window."}
 	fsRefusedFamily = &Family{Name: "servermon_filesystem_mounts_refused", Slow: true, Latest: true,
@@ -110,19 +107,21 @@ const (
 // fsValues are the gauges' values of one statfs.
 type fsValues struct {
 	size, avail, usage, inodes float64
-	hasUsage, hasInodes, ro    bool
+	hasUsage, hasInodes        bool
 }
 
 // statfsValues computes df's numbers from a statfs answer (coreutils df.c, gnulib fsusage.c): sizes in units of
 // f_frsize (f_bsize where the filesystem leaves it 0), used = blocks − free, Use% = used / (used + avail), IUse% =
-// (files − free files) / files.
+// (files − free files) / files. The read-only flag is mountinfo's (mountReadOnly), not ST_RDONLY: statfs answers
+// for the mount the path reaches in the exporter's own mount namespace, which a container's read-only bind of the
+// host's root (-v /:/host:ro) or systemd's ProtectSystem= makes read-only whatever the host's is.
 func statfsValues(st *syscall.Statfs_t) fsValues {
 	unit := uint64(st.Frsize) // not uint64 on every architecture
 	if unit == 0 {
 		unit = uint64(st.Bsize)
 	}
 	blocks, free, avail := uint64(st.Blocks), uint64(st.Bfree), uint64(st.Bavail)
-	v := fsValues{size: float64(blocks * unit), avail: float64(avail * unit), ro: st.Flags&stRdonly != 0}
+	v := fsValues{size: float64(blocks * unit), avail: float64(avail * unit)}
 	used := 0.0
 	if blocks > free {
 		used = float64((blocks - free) * unit)
@@ -214,6 +213,7 @@ type filesystemSource struct {
 	// self/mountinfo, the exporter's own, read when pid 1's is hidden (hidepid) or unreadable.
 	pid1, self *procFile
 	useSelf    bool
+	loggedSelf bool // the fallback to self/mountinfo was logged
 	// info is the mountinfo content the mounts were built from; parsed is set once they were. polled counts the
 	// reads since the last that read mountinfo, poll having said it had not changed.
 	info   []byte
@@ -314,12 +314,15 @@ func (s *filesystemSource) readMountinfo() ([]byte, error) {
 			return nil, fmt.Errorf("reading 1/mountinfo: %w", err)
 		}
 		s.useSelf = true
-		s.logger.Info("reading the exporter's own mounts (self/mountinfo): those of pid 1 are hidden", "err", err)
 	}
 	data, err := s.self.read()
 	if err != nil {
 		s.useSelf = false // neither is readable (a broken --path.procfs): try pid 1's again next time
 		return nil, fmt.Errorf("reading self/mountinfo: %w", err)
+	}
+	if !s.loggedSelf {
+		s.loggedSelf = true
+		s.logger.Warn("pid 1's mount table is hidden (hidepid, systemd's ProtectProc=invisible): reporting the mounts of the exporter's own mount namespace, as a sandbox or container shows them")
 	}
 	return data, nil
 }
@@ -354,7 +357,7 @@ func (s *filesystemSource) rebuild() error {
 		e := mountEntry{
 			labels: [3]string{filesystemLabel(unescapeMountinfo(mi.Source)), filesystemLabel(point), filesystemLabel(unescapeMountinfo(mi.FSType))},
 			path:   rootfsPath(s.cfg.RootFS, point),
-			ro:     mountReadOnly(mi),
+			ro:     mountReadOnly(mi, s.useSelf),
 		}
 		// Mount points that differ only in invalid UTF-8 share a label: the later one wins, as for a mount over
 		// another.
@@ -513,16 +516,14 @@ func (s *filesystemSource) Update(st *Store) {
 			}
 			m.gauges = g
 		}
-		ro := m.optRO
 		if m.outcome == fsOK {
 			v := &m.values
 			st.Set(g.size, v.size)
 			st.Set(g.avail, v.avail)
 			g.usage = setPresent(st, g.usage, fsUsageFamily, m.labels[:], v.usage, v.hasUsage)
 			g.inodes = setPresent(st, g.inodes, fsInodesFamily, m.labels[:], v.inodes, v.hasInodes)
-			ro = ro || v.ro
 		}
-		st.Set(g.readonly, boolValue(ro))
+		st.Set(g.readonly, boolValue(m.optRO))
 		st.Set(g.deviceError, boolValue(m.outcome != fsOK))
 	}
 	if s.refusedGauge == nil {

@@ -63,10 +63,12 @@ func rootfsPath(rootfs, point string) string {
 }
 
 // mountReadOnly reports whether mountinfo says the mount is read-only: the mount's own ro option, or the
-// superblock's ro or emergency_ro (ext4 after an error), as node_exporter reads them.
-func mountReadOnly(mi *procfs.MountInfo) bool {
+// superblock's ro or emergency_ro (ext4 after an error), as node_exporter reads them. In the exporter's own mount
+// table (ownNamespace: pid 1's is hidden) the mount's option is left out: there it is the sandbox's (systemd's
+// ProtectSystem= remounts everything read-only) or a container's read-only bind, not the filesystem's.
+func mountReadOnly(mi *procfs.MountInfo, ownNamespace bool) bool {
 	_, ro := mi.Options["ro"]
 	_, superRO := mi.SuperOptions["ro"]
 	_, emergency := mi.SuperOptions["emergency_ro"]
-	return ro || superRO || emergency
+	return ro && !ownNamespace || superRO || emergency
 }

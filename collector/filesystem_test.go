@@ -66,12 +66,12 @@ func (f *fakeStatfs) set(path string, blocks, free, avail, files, filesFree uint
 	f.fs[path] = st
 }
 
-// setReadOnly sets ST_RDONLY in path's statfs flags.
+// setReadOnly sets ST_RDONLY in path's statfs flags, as a read-only bind in the exporter's namespace does.
 func (f *fakeStatfs) setReadOnly(path string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	st := f.fs[path]
-	st.Flags = stRdonly
+	st.Flags = 1 // ST_RDONLY
 	f.fs[path] = st
 }
 
@@ -207,8 +207,9 @@ func merge(ms ...map[string]float64) map[string]float64 {
 }
 
 // TestFilesystemValues checks every series of a mount table with the cases df and mountinfo have: reserved
-// blocks, read-only mounts three ways, no inode count, an empty filesystem, a mount over another, excluded
-// mounts, escaped and invalid mount points, and a statfs that fails.
+// blocks, read-only mounts (the mount's option, the superblock's; not ST_RDONLY, which a read-only bind in the
+// exporter's namespace sets), no inode count, an empty filesystem, a mount over another, excluded mounts, escaped
+// and invalid mount points, and a statfs that fails.
 func TestFilesystemValues(t *testing.T) {
 	ft := newFSTest(t, testMountinfo, nil)
 	f := ft.statfs
@@ -235,7 +236,7 @@ func TestFilesystemValues(t *testing.T) {
 		mountSeries("tmpfs", "/srv", "tmpfs", 1048576, 786432, 0.25, 0.01, true, true, 0),
 		mountSeries("/dev/vde", "/mnt/bad\uFFFDname", "ext4", 40960, 20480, 0.5, 0.5, true, true, 0),
 		mountSeries("/dev/vdf", "/ro-sb", "ext4", 40960, 40960, 0, 0, true, true, 1), // the superblock's ro
-		mountSeries("/dev/vdg", "/flag", "ext4", 40960, 40960, 0, 0, true, true, 1),  // ST_RDONLY
+		mountSeries("/dev/vdg", "/flag", "ext4", 40960, 40960, 0, 0, true, true, 0),  // ST_RDONLY alone: the namespace's
 		mountSeries("none", "/empty", "tmpfs", 0, 0, 0, 0, false, false, 0),
 		mountSeries("/dev/vdi", `/quote\"\\n`, "ext4", 40960, 0, 1, 1, true, true, 0),
 		map[string]float64{
@@ -454,20 +455,25 @@ func TestFilesystemMaxMounts(t *testing.T) {
 	}
 }
 
-// TestFilesystemReadsSelfWhenPid1Hidden: with pid 1's mountinfo hidden (hidepid), the exporter's own is read.
+// TestFilesystemReadsSelfWhenPid1Hidden: with pid 1's mountinfo hidden (hidepid), the exporter's own is read,
+// where a mount's own ro option is the sandbox's (systemd's ProtectSystem=strict makes every mount read-only) and
+// only the superblock's counts.
 func TestFilesystemReadsSelfWhenPid1Hidden(t *testing.T) {
 	ft := newFSTest(t, "", nil)
 	ft.proc.remove("1")
 	if err := os.Mkdir(filepath.Join(ft.proc.dir, "self"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	ft.proc.write("self/mountinfo", "1 0 254:0 / / rw - ext4 /dev/vda rw\n")
+	ft.proc.write("self/mountinfo", "1 0 254:0 / / ro,relatime - ext4 /dev/vda rw\n2 1 254:16 / /iso ro - ext4 /dev/vdb ro\n")
 	ft.statfs.set("/", 10, 5, 5, 10, 5)
+	ft.statfs.set("/iso", 10, 0, 0, 10, 0)
 	got := ft.sample()
 	got = merge(got, ft.sample())
 	expectSamples(t, got, map[string]float64{`servermon_collector_success{collector="filesystem"}`: 1,
-		fsSeries("servermon_filesystem_usage_ratio", "/dev/vda", "/", "ext4"): 0.5})
-	if n := strings.Count(ft.logs.String(), "self/mountinfo"); n != 1 {
+		fsSeries("servermon_filesystem_usage_ratio", "/dev/vda", "/", "ext4"): 0.5,
+		fsSeries("servermon_filesystem_readonly", "/dev/vda", "/", "ext4"):    0,
+		fsSeries("servermon_filesystem_readonly", "/dev/vdb", "/iso", "ext4"): 1})
+	if n := strings.Count(ft.logs.String(), "pid 1's mount table is hidden"); n != 1 {
 		t.Errorf("the fallback logged %d times, want once:\n%s", n, ft.logs)
 	}
 }
@@ -693,4 +699,27 @@ func checkMountinfoPoll(t *testing.T) {
 	if f.unchanged() {
 		t.Error("poll does not report the unmount")
 	}
+}
+
+// TestFilesystemWithoutMountinfo: with neither pid 1's nor the exporter's own mountinfo (a --path.procfs that is
+// no procfs), the collector fails, logged once over many reads, and works as soon as pid 1's is there.
+func TestFilesystemWithoutMountinfo(t *testing.T) {
+	ft := newFSTest(t, "", nil)
+	ft.proc.remove("1")
+	ft.statfs.set("/", 10, 5, 5, 10, 5)
+	var got map[string]float64
+	for range 5 {
+		got = ft.sample()
+	}
+	expectSamples(t, got, map[string]float64{`servermon_collector_success{collector="filesystem"}`: 0})
+	if n := strings.Count(ft.logs.String(), "level="); n != 1 || !strings.Contains(ft.logs.String(), "collector failed") {
+		t.Errorf("%d log lines over 5 failed reads, want the one failure:\n%s", n, ft.logs)
+	}
+	if err := os.Mkdir(filepath.Join(ft.proc.dir, "1"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ft.proc.write("1/mountinfo", "1 0 254:0 / / rw - ext4 /dev/vda rw\n")
+	got = ft.sample()
+	expectSamples(t, got, map[string]float64{`servermon_collector_success{collector="filesystem"}`: 1,
+		fsSeries("servermon_filesystem_usage_ratio", "/dev/vda", "/", "ext4"): 0.5})
 }
