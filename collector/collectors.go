@@ -2,8 +2,9 @@ package collector
 
 // Config holds the settings of every collector; each reads its own part.
 type Config struct {
-	CPU  CPUConfig
-	Disk DiskConfig
+	CPU        CPUConfig
+	Disk       DiskConfig
+	Filesystem FilesystemConfig
 }
 
 // Collector is one entry of the table of collectors: --collector.<Name> enables it, New builds its source.
@@ -24,6 +25,7 @@ func Collectors() []Collector {
 	return []Collector{
 		{Name: "cpu", Reads: "/proc/stat", EnabledByDefault: true, New: func(p ProcFS, c Config) Source { return NewCPU(p, c.CPU) }},
 		{Name: "disk", Reads: "/proc/diskstats", EnabledByDefault: true, New: func(p ProcFS, c Config) Source { return NewDisk(p, c.Disk) }},
+		{Name: "filesystem", Reads: "mountinfo, statfs", EnabledByDefault: true, New: func(p ProcFS, c Config) Source { return NewFilesystem(p, c.Filesystem) }},
 		{Name: "load", Reads: "/proc/loadavg", EnabledByDefault: true, New: func(p ProcFS, _ Config) Source { return NewLoad(p) }},
 		{Name: "memory", Reads: "/proc/meminfo", EnabledByDefault: true, New: func(p ProcFS, _ Config) Source { return NewMemory(p) }},
 		{Name: "pressure", Reads: "/proc/pressure", EnabledByDefault: true, New: func(p ProcFS, _ Config) Source { return NewPressure(p) }},

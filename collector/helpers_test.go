@@ -64,21 +64,22 @@ func (p *fakeProc) remove(name string) {
 	}
 }
 
-// allSources returns every source reading dir, per-CPU on and the default disk exclusion.
+// allSources returns every source reading dir, per-CPU on and the default disk and filesystem exclusions.
 func allSources(t *testing.T, dir string) []Source {
 	t.Helper()
 	return sourcesNamed(t, dir)
 }
 
 // sourcesNamed returns the sources of the named collectors reading dir (all of them when none is named), per-CPU on
-// and the default disk exclusion.
+// and the default disk and filesystem exclusions.
 func sourcesNamed(t *testing.T, dir string, names ...string) []Source {
 	t.Helper()
 	fs, err := NewProcFS(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{CPU: CPUConfig{PerCPU: true}, Disk: DiskConfig{Exclude: mustCompile(DefaultDiskExclude)}}
+	cfg := Config{CPU: CPUConfig{PerCPU: true}, Disk: DiskConfig{Exclude: mustCompile(DefaultDiskExclude)},
+		Filesystem: FilesystemConfig{MountPointsExclude: mustCompile(DefaultMountPointsExclude), FSTypesExclude: mustCompile(DefaultFSTypesExclude)}}
 	return NewSources(fs, cfg, func(name string) bool { return len(names) == 0 || slices.Contains(names, name) })
 }
 
@@ -146,7 +147,23 @@ func staticProc(tb testing.TB, dir string, cpus, disks int) {
 	if _, err := fakeproc.NewStatic(dir, cpus, disks); err != nil {
 		tb.Fatal(err)
 	}
+	writeProcFile(tb, dir, "1/mountinfo", []byte(synthMountinfo))
 }
+
+// synthMountinfo is a server's mount table in the kernel's spelling: the pseudo-filesystems the default exclusions
+// drop, and six mounts at directories Linux machines have, so that their statfs is real.
+const synthMountinfo = `21 26 0:20 / /sys rw,nosuid,nodev,noexec,relatime shared:7 - sysfs sysfs rw
+22 26 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:13 - proc proc rw
+23 26 0:5 / /dev rw,nosuid,relatime shared:2 - devtmpfs udev rw,size=12316968k,nr_inodes=3079242,mode=755,inode64
+24 23 0:22 / /dev/pts rw,nosuid,noexec,relatime shared:3 - devpts devpts rw,gid=5,mode=620,ptmxmode=000
+25 26 0:23 / /run rw,nosuid,nodev,noexec,relatime shared:5 - tmpfs tmpfs rw,size=2468404k,mode=755,inode64
+26 1 259:2 / / rw,relatime shared:1 - ext4 /dev/nvme0n1p2 rw,errors=remount-ro
+27 21 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:9 - cgroup2 cgroup2 rw,nsdelegate,memory_recursiveprot
+28 26 259:3 / /usr rw,relatime shared:30 - ext4 /dev/nvme0n1p3 rw
+29 26 259:4 / /var rw,relatime shared:31 - xfs /dev/nvme1n1p1 rw,attr2,inode64,logbufs=8,logbsize=32k,noquota
+30 26 0:35 / /tmp rw,nosuid,nodev shared:32 - tmpfs tmpfs rw,size=12342016k,inode64
+31 26 259:5 / /etc ro,relatime shared:33 - ext4 /dev/nvme2n1p1 rw
+`
 
 // writeProcFile writes content as the file name under dir, atomically.
 func writeProcFile(tb testing.TB, dir, name string, content []byte) {

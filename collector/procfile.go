@@ -31,8 +31,12 @@ type procFile struct {
 	// a read that does not fill the buffer then holds all of it, and the read that would return 0 is saved.
 	// diskstats is rendered a page at a time and read until the end.
 	whole bool
-	file  *os.File
-	fd    int
+	// mountinfo is set for a seq_file whose records can be longer than seqRecordSlack (a mountinfo line of an
+	// overlay mount lists every lower directory) and whose rendering may sleep (it takes the namespace's mount
+	// lock, which a mount or unmount holds): it is read until a read returns 0, through the scheduler.
+	mountinfo bool
+	file      *os.File
+	fd        int
 	// onProcfs is set on a real procfs mount. Elsewhere (test fixtures, a copied tree) a file can be removed,
 	// renamed away or replaced while we hold it open, and the open descriptor would keep reading the old content.
 	onProcfs bool
@@ -123,7 +127,7 @@ func (f *procFile) readAll() ([]byte, error) {
 			return f.buf[:n], nil
 		case n < len(f.buf) && (f.whole || !f.onProcfs): // a short read of a regular file is its end too
 			return f.buf[:n], nil
-		case f.onProcfs && m+seqRecordSlack <= min(room, pageSize):
+		case f.onProcfs && !f.mountinfo && m+seqRecordSlack <= min(room, pageSize):
 			// A seq_file read copies records until the next would not fit in the caller's buffer or in the
 			// kernel's page-sized one. With room for any record left in both, the records ran out: this is the
 			// end, and the read that would return 0 is saved.
@@ -139,10 +143,11 @@ func (f *procFile) readAll() ([]byte, error) {
 
 // pread reads at off. On a real procfs it makes the system call without telling the Go scheduler (RawSyscall):
 // these files are rendered from kernel memory without blocking, and announcing each call would wake the runtime's
-// monitor thread, whose polling then costs more than the reads (docs/benchmarks.md).
-// Anywhere else a read may block (a network filesystem), so it goes through the scheduler as usual.
+// monitor thread, whose polling then costs more than the reads (docs/benchmarks.md). Anywhere else a read may block
+// (a network filesystem), and so may a read of mountinfo (see procFile.mountinfo), so those go through the
+// scheduler as usual.
 func (f *procFile) pread(b []byte, off int64) (int, error) {
-	if !f.onProcfs {
+	if !f.onProcfs || f.mountinfo {
 		for {
 			n, err := syscall.Pread(f.fd, b, off)
 			if !errors.Is(err, syscall.EINTR) {
@@ -160,6 +165,31 @@ func (f *procFile) pread(b []byte, off int64) (int, error) {
 		}
 		return 0, errno
 	}
+}
+
+// pollFd is the kernel's struct pollfd.
+type pollFd struct {
+	fd      int32
+	events  int16
+	revents int16
+}
+
+// pollPri is POLLPRI, with which poll flags a change of a mount table file.
+const pollPri = 0x2
+
+// unchanged reports whether a mountinfo file held open on procfs is as it was at its last read, without rendering
+// it, which costs the kernel tens of microseconds: poll flags a change of the mount namespace (mount, unmount,
+// remount) as POLLPRI|POLLERR, once per open file and change (proc(5)). A file not open, not a mountinfo, not on
+// procfs (a fake tree, where poll says nothing), or whose poll fails is to be read. The poll has a zero timeout and
+// never sleeps, so it is made without telling the scheduler, as pread is.
+func (f *procFile) unchanged() bool {
+	if !f.mountinfo || f.file == nil || !f.onProcfs {
+		return false
+	}
+	fds := [1]pollFd{{fd: int32(f.fd), events: pollPri}}
+	var zero syscall.Timespec
+	n, _, errno := syscall.RawSyscall6(syscall.SYS_PPOLL, uintptr(unsafe.Pointer(&fds[0])), 1, uintptr(unsafe.Pointer(&zero)), 0, 0, 0)
+	return errno == 0 && n == 0
 }
 
 // Close closes the file; the next read opens it again.

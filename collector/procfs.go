@@ -36,3 +36,8 @@ func NewProcFS(mountPoint string) (ProcFS, error) {
 func (p ProcFS) file(name string, whole bool) *procFile {
 	return &procFile{path: p.path + "/" + name, whole: whole}
 }
+
+// mountinfoFile returns a reader of a mountinfo file at name, relative to the mount point (see procFile.mountinfo).
+func (p ProcFS) mountinfoFile(name string) *procFile {
+	return &procFile{path: p.path + "/" + name, mountinfo: true}
+}

@@ -21,6 +21,7 @@ func TestWallClockStepsDoNotTouchRates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(s.Close) // the filesystem source's statfs goroutines
 	body := func() map[string]float64 {
 		b := s.AppendMetrics(nil)
 		return parseSamples(t, b)

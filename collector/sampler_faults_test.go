@@ -43,7 +43,7 @@ func TestMalformedFilesNeverPanic(t *testing.T) {
 	garbage := []string{"", "\x00\xff\xfe", "cpu", "cpu  a b c d e f g h i j\n", "cpu  1 2 3\n", "MemTotal: x kB\n",
 		"1.0 2.0\n", "-1.0 -2.0 -3.0 1/1 1\n", "8 0 sda 1 2 3\n", "   8       0 sda " + strings.Repeat("18446744073709551615 ", 17) + "\n",
 		"some avg10=x\n", "full avg10=0.00 avg60=0.00 avg300=0.00 total=1\n", strings.Repeat("x", 1<<16)}
-	files := []string{"stat", "meminfo", "loadavg", "diskstats", "pressure/cpu"}
+	files := []string{"stat", "meminfo", "loadavg", "diskstats", "pressure/cpu", "1/mountinfo"}
 	for _, file := range files {
 		for _, g := range garbage {
 			p := newFakeProc(t, "t0")

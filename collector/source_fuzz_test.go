@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -75,4 +76,44 @@ func checkFuzzedExposition(t *testing.T, body []byte) {
 			t.Errorf("%s = %v is above 1", series, v)
 		}
 	}
+}
+
+// FuzzMountinfo runs the filesystem source over fuzzed mountinfo contents between two good ones, with a statfs that
+// answers for a few paths and fails for the rest: no panic, an exposition that parses with every label valid UTF-8
+// and no series twice (parseSamples fails on one), every value finite and in range.
+func FuzzMountinfo(f *testing.F) {
+	good := "1 0 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw\n2 1 254:16 / /mnt/my\\040disk ro - xfs /dev/vdb rw\n"
+	f.Add([]byte(good))
+	f.Add([]byte(testMountinfo))
+	f.Add([]byte("3 1 0:1 / /a\\377\\376 rw - ext4 /dev/x\\012y rw\n4 1 0:1 / /a\\377\\375 rw - ext4 /dev/z rw\n"))
+	f.Add([]byte("5 1 0:1 / / rw shared:1 master:2 - ext4 \"\\134 rw,a=b=c\n6 1 0:1 / / rw - ext4 - -\n"))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, mountinfo []byte) {
+		ft := newFSTest(t, good, nil)
+		for _, p := range []string{"/", "/mnt/my disk", "/a\xff\xfe", "/srv"} {
+			ft.statfs.set(p, 100, 50, 40, 10, 5)
+		}
+		ft.sample()
+		for _, content := range []string{string(mountinfo), good} {
+			ft.proc.write("1/mountinfo", content)
+			ft.clock.Advance(time.Second)
+			ft.Sample()
+			body := ft.AppendMetrics(nil)
+			checkFuzzedExposition(t, body)
+			parser := expfmt.NewTextParser(model.UTF8Validation)
+			families, err := parser.TextToMetricFamilies(bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, mf := range families {
+				for _, m := range mf.GetMetric() {
+					for _, l := range m.GetLabel() {
+						if !utf8.ValidString(l.GetValue()) {
+							t.Errorf("%s: label %s=%q is not UTF-8", mf.GetName(), l.GetName(), l.GetValue())
+						}
+					}
+				}
+			}
+		}
+	})
 }

@@ -23,7 +23,7 @@ type Target struct {
 // PerDevice reports whether the target has one series per device rather than one for the host.
 func (t *Target) PerDevice() bool { return t.Group != nil }
 
-// SeriesGroup is a kind of device (disks) whose forecast series are capped together by
+// SeriesGroup is a kind of device (disks, mounts) whose forecast series are capped together by
 // --forecast.max-<Name>-series, so that a host with hundreds of devices cannot crowd out its host-wide forecasts.
 type SeriesGroup struct {
 	// Name is the group's name in the flag.
@@ -37,7 +37,7 @@ type SeriesGroup struct {
 // not be modified.
 func Targets() []*Target {
 	return []*Target{cpuUsageTarget, memoryUsageTarget, swapUsageTarget, load1Target,
-		diskUtilTarget, diskReadTarget, diskWriteTarget}
+		diskUtilTarget, diskReadTarget, diskWriteTarget, filesystemUsageTarget, filesystemInodesTarget}
 }
 
 // TargetByName returns the target called name, or nil.

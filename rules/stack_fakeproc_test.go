@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"sync"
@@ -14,6 +15,17 @@ import (
 // disk IO, PSI stall time) by rate × elapsed wall time, so the exporter measures the scenario's rates whenever it
 // samples, and the load averages decay towards the busy CPUs over compressed periods. Files are replaced by rename,
 // so the exporter never reads a half-written one.
+
+// stackMountinfo is the fake machine's mount table: its root filesystem at stackMountpoint, which the exporter
+// statfs'es at stackRootfs, and /proc, which its default exclusions drop.
+const stackMountinfo = "22 1 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw\n" +
+	"1 0 254:0 / " + stackMountpoint + " rw,relatime shared:1 - ext4 /dev/" + busyDevice + " rw\n"
+
+// stackRootfs is the exporter's --path.rootfs: the fake machine's root filesystem is statfs'ed there, at /dev, a
+// filesystem every Linux machine has and whose space nothing uses while the test runs (devtmpfs holds device
+// nodes). The machine's real root would change with whatever else runs on it, and the forecast of a series that
+// barely moves is worse than naive, whose alert is a forecast alert: it must not fire during the steady baseline.
+const stackRootfs = "/dev"
 
 // fakeProcTick is how often the driver rewrites the files. The exporter derives disk and PSI rates from counter
 // differences over its own sample interval; a file up to one tick old makes those rates off by up to
@@ -174,6 +186,10 @@ func (f *fakeProc) step(now time.Time) error {
 // start writes the first files and then runs the driver until stop is closed; it returns once the first files
 // exist. The returned channel is closed when the driver has stopped, with f.writeErr set if a write failed.
 func (f *fakeProc) start(stop <-chan struct{}) (<-chan struct{}, error) {
+	// The mount table does not change.
+	if err := f.tree.WriteRaw("1/mountinfo", []byte(stackMountinfo)); err != nil {
+		return nil, fmt.Errorf("fake proc: %w", err)
+	}
 	now := time.Now()
 	f.setPhase(phaseBaseline, now)
 	if err := f.step(now); err != nil {

@@ -25,8 +25,9 @@ import (
 //   - the target is up;
 //   - no forecast alert fires during the baseline, while the memory forecast is trusted (so the check is not
 //     vacuous), and no exporter-health alert fires at all;
-//   - every dashboard query returns data (phaseQueries lists those that only can in one phase, and
-//     gainedInIssues10And11 the metrics the exporter does not have yet);
+//   - every dashboard query returns data (phaseQueries lists those that only can in one phase,
+//     withoutDataInTheStack those that cannot in the stack, and gainedInIssues10And11 the metrics the exporter
+//     does not have yet);
 //   - a query_range ending at now + the horizon returns, beyond now, the forecast made one horizon earlier, for
 //     every forecast query of the panels that reach that far (checkFutureForecasts);
 //   - the critical memory-exhaustion alert fires and reaches the webhook with its documented labels and
@@ -118,6 +119,7 @@ type preparedQuery struct {
 	run    string
 	phase  phase
 	gained gainedSelector // set when the query selects a metric the exporter does not have yet
+	noData string         // why the query cannot return data in the stack (withoutDataInTheStack), or ""
 }
 
 func startStack(ctx context.Context, t *testing.T, promBin, amBin string) *stack {
@@ -154,6 +156,7 @@ func startStack(ctx context.Context, t *testing.T, promBin, amBin string) *stack
 	args := []string{
 		"--web.listen-address=" + expAddr,
 		"--path.procfs=" + procDir,
+		"--path.rootfs=" + stackRootfs,
 		"--sample.interval=" + sampleEvery.String(),
 		"--collector.timeout=" + sampleEvery.String(),
 		"--sample.window=2s",

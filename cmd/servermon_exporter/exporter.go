@@ -31,7 +31,9 @@ func newExporter(cfg *config, logger *slog.Logger, c clock.Clock) (*exporter, er
 	if err != nil {
 		return nil, fmt.Errorf("--path.procfs: %w", err)
 	}
-	sources := collector.NewSources(proc, cfg.collector, func(name string) bool { return cfg.collectors[name] })
+	cc := cfg.collector
+	cc.Filesystem.Logger = logger
+	sources := collector.NewSources(proc, cc, func(name string) bool { return cfg.collectors[name] })
 	e := &exporter{cfg: cfg, logger: logger, clock: c}
 	var observers []collector.Observer
 	if cfg.forecast.enabled {
@@ -77,5 +79,9 @@ func (e *exporter) saveState() error {
 	return e.keeper.Save()
 }
 
-// close releases what the exporter holds open.
-func (e *exporter) close() { _ = e.self.Close() }
+// close releases what the exporter holds open: the sources' files and goroutines (the filesystem's statfs ones),
+// and the self-metrics'. The sampler must not be sampling any more.
+func (e *exporter) close() {
+	e.sampler.Close()
+	_ = e.self.Close()
+}

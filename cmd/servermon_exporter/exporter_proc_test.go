@@ -21,6 +21,8 @@ type procFault struct {
 	name    string
 	apply   func(p *fakeProc, i int)
 	failing []string
+	// hang, when set, is a mount point whose statfs hangs while the fault lasts.
+	hang string
 }
 
 // fakeProc applies faults to a scenario's tree, failing the test when a file cannot be written or removed.
@@ -73,19 +75,19 @@ var procFaults = []procFault{
 	{name: "pressure directory vanishes", apply: func(p *fakeProc, _ int) {
 		p.remove("pressure") // a kernel without PSI: not a failure
 	}},
-	{name: "every file truncated mid-line", failing: []string{"cpu", "memory", "load", "pressure", "disk"}, apply: func(p *fakeProc, _ int) {
-		for _, name := range []string{"stat", "meminfo", "loadavg", "diskstats", "pressure/cpu", "pressure/io"} {
+	{name: "every file truncated mid-line", failing: []string{"cpu", "memory", "load", "pressure", "disk", "filesystem"}, apply: func(p *fakeProc, _ int) {
+		for _, name := range []string{"stat", "meminfo", "loadavg", "diskstats", "pressure/cpu", "pressure/io", "1/mountinfo"} {
 			p.rewrite(name, func(b []byte) []byte { return b[:len(b)/3] })
 		}
 	}},
-	{name: "garbage lines", failing: []string{"cpu", "memory", "load", "pressure", "disk"}, apply: func(p *fakeProc, _ int) {
+	{name: "garbage lines", failing: []string{"cpu", "memory", "load", "pressure", "disk", "filesystem"}, apply: func(p *fakeProc, _ int) {
 		garbage := "\x00\xff\xfe garbage {}\"\\\n"
-		for _, name := range []string{"stat", "meminfo", "loadavg", "diskstats", "pressure/cpu"} {
+		for _, name := range []string{"stat", "meminfo", "loadavg", "diskstats", "pressure/cpu", "1/mountinfo"} {
 			p.rewrite(name, func(b []byte) []byte { return []byte(garbage + string(b) + garbage) })
 		}
 	}},
 	{name: "empty files", failing: []string{"cpu", "memory", "load", "pressure"}, apply: func(p *fakeProc, _ int) {
-		for _, name := range []string{"stat", "meminfo", "loadavg", "diskstats", "pressure/cpu"} {
+		for _, name := range []string{"stat", "meminfo", "loadavg", "diskstats", "pressure/cpu", "1/mountinfo"} { // no mounts: not a fault
 			p.write(name, "")
 		}
 	}},
@@ -97,6 +99,17 @@ var procFaults = []procFault{
 		p.write("diskstats", " 8 0 vda "+strings.Repeat(max+" ", 11)+"\n 8 1 vdb "+strings.Repeat("99999999999999999999999 ", 11)+"\n")
 		p.write("pressure/cpu", "some avg10=1e400 avg60=-1 avg300=NaN total=-1\n")
 	}},
+	{name: "mountinfo vanishes", failing: []string{"filesystem"}, apply: func(p *fakeProc, _ int) {
+		p.remove("1/mountinfo") // and there is no self/mountinfo to fall back on
+	}},
+	{name: "mounts come and go", apply: func(p *fakeProc, i int) {
+		var b strings.Builder
+		for m := range 1 + i%4 {
+			fmt.Fprintf(&b, "%d 1 254:%d / /mnt/churn%d-%d rw - ext4 /dev/vd%c rw\n", 100+m, m, i%3, m, 'e'+m)
+		}
+		p.write("1/mountinfo", scenarioMountinfo+b.String())
+	}},
+	{name: "a mount's statfs hangs", hang: "/var/lib/data"},
 	{name: "counters go backwards", apply: func(p *fakeProc, i int) {
 		// Every counter restarts low: CPU hot-plug, disk re-created, PSI reset.
 		p.write("stat", fmt.Sprintf("cpu  %d 0 %d %d 0 0 0 0 0 0\ncpu0 1 0 1 1 0 0 0 0 0 0\n", i, i, 10*i))
@@ -149,9 +162,27 @@ func TestProcFaultsWhileRunning(t *testing.T) {
 	i := 5
 	for _, f := range procFaults {
 		failed := map[string]bool{}
+		apply := func(i int) {
+			if f.apply != nil {
+				f.apply(p, i)
+			}
+		}
+		release := func() {}
+		if f.hang != "" {
+			release = e.scenario.hang(f.hang)
+		}
 		for range 4 {
-			got := sample(func(i int) { f.apply(p, i) }, i)
+			got := sample(apply, i)
 			i++
+			if f.hang != "" {
+				hung := false
+				for k, v := range got {
+					hung = hung || strings.HasPrefix(k, "servermon_filesystem_device_error") && strings.Contains(k, `mountpoint="`+f.hang+`"`) && v == 1
+				}
+				if !hung {
+					t.Errorf("%s: the hung mount is not reported in servermon_filesystem_device_error", f.name)
+				}
+			}
 			for _, c := range collector.Collectors() {
 				if got[`servermon_collector_success{collector="`+c.Name+`"}`] != 1 {
 					failed[c.Name] = true
@@ -166,6 +197,7 @@ func TestProcFaultsWhileRunning(t *testing.T) {
 			t.Errorf("%s: no collector reported a failure", f.name)
 		}
 		t.Logf("%s: failed %v", f.name, keys(failed))
+		release()
 		var got map[string]float64
 		for range 3 {
 			got = sample(nil, i)
@@ -177,7 +209,8 @@ func TestProcFaultsWhileRunning(t *testing.T) {
 			}
 		}
 		for _, series := range []string{"servermon_cpu_usage_ratio", "servermon_memory_usage_ratio", "servermon_load1",
-			`servermon_disk_utilization_ratio{device="vda"}`, `servermon_pressure_stalled_ratio{resource="cpu",kind="some"}`} {
+			`servermon_disk_utilization_ratio{device="vda"}`, `servermon_pressure_stalled_ratio{resource="cpu",kind="some"}`,
+			`servermon_filesystem_usage_ratio{device="/dev/vdb",mountpoint="/var/lib/data",fstype="xfs"}`} {
 			if _, ok := got[series]; !ok {
 				t.Errorf("after %s: %s missing", f.name, series)
 			}
@@ -186,7 +219,10 @@ func TestProcFaultsWhileRunning(t *testing.T) {
 			continue
 		}
 		for k := range got {
-			if strings.Contains(k, `device="churn`) || strings.Contains(k, `device="sd`) {
+			if strings.Contains(k, `filesystem_device_error`) && got[k] != 0 {
+				t.Errorf("after %s: %s = %v", f.name, k, got[k])
+			}
+			if strings.Contains(k, `device="churn`) || strings.Contains(k, `device="sd`) || strings.Contains(k, `mountpoint="/mnt/churn`) {
 				t.Errorf("after %s: series of a vanished disk: %s", f.name, k)
 				break
 			}

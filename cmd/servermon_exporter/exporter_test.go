@@ -54,6 +54,7 @@ func newTestExporterWith(t *testing.T, logger *slog.Logger, extra ...string) *te
 	args := append([]string{"--path.procfs=" + sc.dir, "--sample.interval=10s", "--sample.window=1m", "--collector.timeout=1s",
 		"--forecast.step=10s", "--forecast.history=1d", "--forecast.horizon=1m", "--forecast.horizon=5m"}, extra...)
 	cfg := mustParseFlags(t, args...)
+	cfg.collector.Filesystem.Statfs = sc.statfs
 	fake := clock.NewFake(time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC))
 	exp, err := newExporter(cfg, logger, fake)
 	if err != nil {

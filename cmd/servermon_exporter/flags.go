@@ -60,7 +60,7 @@ func flagError(flag string, value any, problem error) error {
 
 // parseFlags parses the command line into a config. Usage and errors go to out.
 func parseFlags(args []string, out io.Writer) (*config, error) {
-	app := kingpin.New("servermon_exporter", "Prometheus exporter of host CPU, memory, swap, load, pressure and disk IO gauges, with in-process forecasts.")
+	app := kingpin.New("servermon_exporter", "Prometheus exporter of host CPU, memory, swap, load, pressure, disk IO and filesystem gauges, with in-process forecasts.")
 	app.UsageWriter(out)
 	app.ErrorWriter(out)
 	exited := false
@@ -90,8 +90,9 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	app.Flag("web.max-requests", "Maximum number of parallel scrape requests; beyond it the exporter answers 503. 0 means no limit.").Default("40").IntVar(&cfg.maxRequests)
 	app.Flag("web.enable-pprof", "Serve Go's profiling endpoints under /debug/pprof/.").Default("false").BoolVar(&cfg.enablePprof)
 	app.Flag("path.procfs", "procfs mount point.").Default("/proc").StringVar(&cfg.procPath)
+	app.Flag("path.rootfs", "Mount point of the host's root filesystem, when the exporter runs in a container that has it mounted: filesystems are read under it, and reported without it.").Default("/").StringVar(&cfg.collector.Filesystem.RootFS)
 	duration("sample.interval", "Interval at which /proc is sampled in the background.", "1s", &cfg.sampler.Interval)
-	value("sample.slow-interval", "Interval at which the load and pressure collectors read /proc: the kernel recomputes the load averages every 5s, and pressure is exposed as window averages, which need no finer reads. 0 reads them at every sample.", "5s",
+	value("sample.slow-interval", "Interval at which the load, pressure and filesystem collectors read: the kernel recomputes the load averages every 5s, pressure is exposed as window averages, which need no finer reads, and space changes slowly. 0 reads them at every sample.", "5s",
 		func(s string) (err error) { cfg.sampler.SlowInterval, err = parseDuration(s, false); return err })
 	duration("sample.window", "Window over which observed averages and peaks are computed.", "1m", &cfg.sampler.Window)
 	duration("collector.timeout", "Longest a collector may take to read /proc in one sample before it is reported failed.", "500ms", &cfg.sampler.Timeout)
@@ -104,6 +105,17 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 		func(s string) (err error) { cfg.collector.Disk.Include, err = compileRegexp(s); return err })
 	value("collector.disk.device-exclude", "Regexp of disk devices to exclude.", collector.DefaultDiskExclude,
 		func(s string) (err error) { cfg.collector.Disk.Exclude, err = compileRegexp(s); return err })
+	fsc := &cfg.collector.Filesystem
+	value("collector.filesystem.mount-points-include", "Regexp of mount points to include (all when empty).", "",
+		func(s string) (err error) { fsc.MountPointsInclude, err = compileRegexp(s); return err })
+	value("collector.filesystem.mount-points-exclude", "Regexp of mount points to exclude.", collector.DefaultMountPointsExclude,
+		func(s string) (err error) { fsc.MountPointsExclude, err = compileRegexp(s); return err })
+	value("collector.filesystem.fs-types-include", "Regexp of filesystem types to include (all when empty).", "",
+		func(s string) (err error) { fsc.FSTypesInclude, err = compileRegexp(s); return err })
+	value("collector.filesystem.fs-types-exclude", "Regexp of filesystem types to exclude.", collector.DefaultFSTypesExclude,
+		func(s string) (err error) { fsc.FSTypesExclude, err = compileRegexp(s); return err })
+	value("collector.filesystem.max-mounts", "Most mounts reported; the rest are counted in servermon_filesystem_mounts_refused. 0 means no limit.", strconv.Itoa(collector.DefaultMaxMounts),
+		func(s string) (err error) { fsc.MaxMounts, err = parseCount(s); return err })
 
 	f := &cfg.forecast
 	var stepSet, historySet, horizonsSet bool
@@ -139,6 +151,9 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	for name, on := range enabled {
 		cfg.collectors[name] = *on
 	}
+	// A read of the filesystems waits for the mounts' statfs at most half the collector timeout, so that a hung
+	// mount costs its read that wait, not the collector's success; mountinfo's read takes far less than the rest.
+	fsc.StatfsTimeout = cfg.sampler.Timeout / 2
 	for _, h := range *horizons {
 		d, err := parseDuration(h, true)
 		if err != nil {
@@ -165,6 +180,9 @@ func (d defaulted) note(isDefault bool) string {
 func (c *config) validate(d defaulted) error {
 	if err := c.sampler.Validate(); err != nil {
 		return fmt.Errorf("--sample.interval, --sample.window, --sample.slow-interval, --collector.timeout: %w", err)
+	}
+	if r := c.collector.Filesystem.RootFS; !strings.HasPrefix(r, "/") {
+		return flagError("path.rootfs", r, errors.New("must be an absolute path"))
 	}
 	if c.maxRequests < 0 {
 		return flagError("web.max-requests", c.maxRequests, errors.New("must not be negative"))
@@ -249,15 +267,23 @@ func containsGroup(groups []*collector.SeriesGroup, g *collector.SeriesGroup) bo
 
 // setCount parses a non-negative count into m[key].
 func setCount(s string, m map[string]int, key string) error {
+	n, err := parseCount(s)
+	if err == nil {
+		m[key] = n
+	}
+	return err
+}
+
+// parseCount parses a non-negative count.
+func parseCount(s string) (int, error) {
 	n, err := strconv.Atoi(s)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if n < 0 {
-		return errors.New("must not be negative")
+		return 0, errors.New("must not be negative")
 	}
-	m[key] = n
-	return nil
+	return n, nil
 }
 
 // compileRegexp compiles a device filter; an empty pattern means no filter.

@@ -42,6 +42,27 @@ func TestFlagDefaults(t *testing.T) {
 	if !cfg.collector.Disk.Exclude.MatchString("sda1") || cfg.collector.Disk.Exclude.MatchString("sda") || !cfg.collector.Disk.Exclude.MatchString("loop0") {
 		t.Error("default disk exclusion does not drop partitions and loops only")
 	}
+	fs := cfg.collector.Filesystem
+	if fs.RootFS != "/" || fs.MaxMounts != collector.DefaultMaxMounts || fs.StatfsTimeout != 250*time.Millisecond ||
+		fs.MountPointsInclude != nil || fs.FSTypesInclude != nil || cfg.forecast.MaxSeries["filesystem"] != 64 ||
+		cfg.forecast.Thresholds["filesystem"] != 0.95 {
+		t.Errorf("filesystem defaults: %+v, threshold %v, series limit %v", fs, cfg.forecast.Thresholds["filesystem"], cfg.forecast.MaxSeries["filesystem"])
+	}
+	for point, excluded := range map[string]bool{"/": false, "/home": false, "/dev": true, "/dev/shm": true, "/proc": true,
+		"/sys/fs/cgroup": true, "/var/lib/docker/overlay2/x/merged": true, "/var/lib/docker": false, "/devices": false} {
+		if fs.MountPointsExclude.MatchString(point) != excluded {
+			t.Errorf("default mount point exclusion: %s excluded %v", point, !excluded)
+		}
+	}
+	for fstype, excluded := range map[string]bool{"ext4": false, "xfs": false, "nfs4": false, "tmpfs": false, "overlay": true,
+		"proc": true, "cgroup2": true, "squashfs": true} {
+		if fs.FSTypesExclude.MatchString(fstype) != excluded {
+			t.Errorf("default filesystem type exclusion: %s excluded %v", fstype, !excluded)
+		}
+	}
+	if cfg := mustParseFlags(t, "--collector.timeout=100ms"); cfg.collector.Filesystem.StatfsTimeout != 50*time.Millisecond {
+		t.Errorf("statfs timeout %s with --collector.timeout=100ms, want half of it", cfg.collector.Filesystem.StatfsTimeout)
+	}
 }
 
 // TestBadFlagsAreClearErrors: every bad value is refused by parseFlags with a message that names the flag, and
@@ -63,6 +84,14 @@ func TestBadFlagsAreClearErrors(t *testing.T) {
 		{"--forecast.horizon=9d", "--forecast.horizon=1w2d is longer than --forecast.history=1w1d (the default)"},
 		{"--forecast.step=0s", "--forecast.step=0s: must be positive"},
 		{"--forecast.max-disk-series=-1", "--forecast.max-disk-series=-1: must not be negative"},
+		{"--forecast.max-filesystem-series=-1", "--forecast.max-filesystem-series=-1: must not be negative"},
+		{"--forecast.threshold.filesystem=0", "--forecast.threshold.filesystem=0: must be a ratio in (0, 1]"},
+		{"--collector.filesystem.mount-points-exclude=(", "--collector.filesystem.mount-points-exclude=(: invalid regular expression"},
+		{"--collector.filesystem.mount-points-include=(", "--collector.filesystem.mount-points-include=(: invalid regular expression"},
+		{"--collector.filesystem.fs-types-exclude=(", "--collector.filesystem.fs-types-exclude=(: invalid regular expression"},
+		{"--collector.filesystem.fs-types-include=(", "--collector.filesystem.fs-types-include=(: invalid regular expression"},
+		{"--collector.filesystem.max-mounts=-1", "--collector.filesystem.max-mounts=-1: must not be negative"},
+		{"--path.rootfs=host", "--path.rootfs=host: must be an absolute path"},
 		{"--forecast.state-interval=0s", "--forecast.state-interval=0s: must be positive"},
 		{"--web.max-requests=-1", "--web.max-requests=-1: must not be negative"},
 		{"--web.telemetry-path=metrics", "--web.telemetry-path=metrics: must be an absolute path"},

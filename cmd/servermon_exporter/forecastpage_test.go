@@ -205,15 +205,14 @@ func newLeakExporter(t *testing.T) *testExporter {
 	writeMemory(t0)
 	exp.sampler.Sample() // anchors the forecasts' time axis at t0
 	steps := historyHours * 60
-	for _, tg := range collector.Targets() {
-		level, ok := levels[tg.Name]
+	holdings, _ := exp.forecasts.Holdings() // every series the first sample found: host, vda and the mounts
+	for _, h := range holdings {
+		tg := h.Target
+		level, ok := levels[seriesName(tg.Name, h.LabelValues)]
 		if !ok {
 			continue
 		}
-		var names, values []string
-		if tg.PerDevice() {
-			names, values = []string{"device"}, []string{"vda"}
-		}
+		names, values := h.LabelNames, h.LabelValues
 		v := make([]float64, steps)
 		for i := range v {
 			at := from.Add(time.Duration(i) * time.Minute)
@@ -242,6 +241,11 @@ func newLeakExporter(t *testing.T) *testExporter {
 	return e
 }
 
+// seriesName names a series by its target and label values, for liveLevels.
+func seriesName(target string, labelValues []string) string {
+	return strings.Join(append([]string{target}, labelValues...), "/")
+}
+
 // liveLevels runs the scenario alone for 20 minutes and returns the mean of each forecast target's steps, for the
 // backfill to continue.
 func liveLevels(t *testing.T) map[string]float64 {
@@ -255,11 +259,11 @@ func liveLevels(t *testing.T) map[string]float64 {
 			sum += x
 		}
 		if len(v.Observed) > 0 {
-			levels[v.Target.Name] = sum / float64(len(v.Observed))
+			levels[seriesName(v.Target.Name, v.LabelValues)] = sum / float64(len(v.Observed))
 		}
 	}
-	if len(levels) != len(collector.Targets()) {
-		t.Fatalf("live levels of %d targets: %v", len(levels), levels)
+	if n := len(e.forecasts.Views(0)); len(levels) != n || n < len(collector.Targets()) {
+		t.Fatalf("live levels of %d series, %d forecast: %v", len(levels), n, levels)
 	}
 	return levels
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"math"
+	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/servermon/servermon_exporter/internal/fakeproc"
@@ -18,7 +20,22 @@ type scenario struct {
 	memUsed float64 // share of MemTotal
 	// intervalTicks is the number of USER_HZ ticks per CPU in one interval.
 	intervalTicks float64
+
+	// The filesystems of 1/mountinfo, answered by statfs (set as the exporter's statfs in process; a child
+	// process statfs'es the real /, and finds no other mount point). mu guards them: a statfs runs on a
+	// goroutine of its own.
+	mu      sync.Mutex
+	fsStats map[string]syscall.Statfs_t
+	hung    map[string]chan struct{}
 }
+
+// scenarioMountinfo lists the root filesystem, a data disk, a read-only backup disk whose mount point has a space
+// (escaped as the kernel does), and /proc, which the default exclusions drop.
+const scenarioMountinfo = `21 1 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw
+1 0 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw,discard
+2 1 254:16 / /var/lib/data rw,relatime shared:2 - xfs /dev/vdb rw
+3 1 254:32 / /mnt/backup\040disk ro,relatime shared:3 - ext4 /dev/vdc rw
+`
 
 func newScenario(t *testing.T, intervalSeconds float64) *scenario {
 	t.Helper()
@@ -31,7 +48,7 @@ func newScenario(t *testing.T, intervalSeconds float64) *scenario {
 	}
 	tree.InPlace = true // the tests sample between writes
 	t.Cleanup(func() { _ = tree.Close() })
-	s := &scenario{Tree: tree, dir: dir, intervalTicks: fakeproc.UserHZ * intervalSeconds, memUsed: 0.4}
+	s := &scenario{Tree: tree, dir: dir, intervalTicks: fakeproc.UserHZ * intervalSeconds, memUsed: 0.4, hung: map[string]chan struct{}{}}
 	s.CPU, s.PerCPU[0], s.PerCPU[1] = fakeproc.CPUTimes{}, fakeproc.CPUTimes{}, fakeproc.CPUTimes{}
 	s.Mem.MemFree, s.Mem.Buffers, s.Mem.Cached, s.Mem.SwapFree = 1000000, 0, 0, 900000
 	s.Load = fakeproc.LoadAvg{Load: [3]float64{0, 0.50, 0.25}, Running: 1, Threads: 100, LastPID: 1000}
@@ -70,6 +87,55 @@ func (s *scenario) advance(t *testing.T) {
 	s.write(t)
 }
 
+// setFilesystems sets what statfs answers at the current step, in 4 KiB blocks: / (10 GB, 5 % reserved for root)
+// fills by 2 MB a step and uses an inode per step; /var/lib/data follows the slow cycle; the backup disk is full
+// and does not change.
+func (s *scenario) setFilesystems() {
+	const blocks, reserved = 2500000, 125000
+	rootFree := uint64(1500000 - 500*s.step)
+	dataFree := uint64(400000 + 100000*math.Sin(2*math.Pi*float64(s.step)/60))
+	stats := map[string]syscall.Statfs_t{
+		"/":                {Bsize: 4096, Frsize: 4096, Blocks: blocks, Bfree: rootFree, Bavail: rootFree - reserved, Files: 655360, Ffree: uint64(600000 - s.step)},
+		"/var/lib/data":    {Bsize: 4096, Frsize: 4096, Blocks: 1000000, Bfree: dataFree, Bavail: dataFree, Files: 1000, Ffree: 900},
+		"/mnt/backup disk": {Bsize: 4096, Frsize: 4096, Blocks: 250000, Bfree: 12500, Bavail: 0, Files: 65536, Ffree: 60000},
+	}
+	s.mu.Lock()
+	s.fsStats = stats
+	s.mu.Unlock()
+}
+
+// statfs answers for the scenario's filesystems; a mount point it does not know does not exist.
+func (s *scenario) statfs(path string, st *syscall.Statfs_t) error {
+	s.mu.Lock()
+	hung := s.hung[path]
+	s.mu.Unlock()
+	if hung != nil {
+		<-hung
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.fsStats[path]
+	if !ok {
+		return syscall.ENOENT
+	}
+	*st = v
+	return nil
+}
+
+// hang makes statfs of path hang, as on an NFS mount whose server is gone, until release is called.
+func (s *scenario) hang(path string) (release func()) {
+	ch := make(chan struct{})
+	s.mu.Lock()
+	s.hung[path] = ch
+	s.mu.Unlock()
+	return sync.OnceFunc(func() {
+		s.mu.Lock()
+		delete(s.hung, path)
+		s.mu.Unlock()
+		close(ch)
+	})
+}
+
 func (s *scenario) write(t *testing.T) {
 	t.Helper()
 	// Each CPU ran half of the host's ticks (rounded half to even).
@@ -78,6 +144,10 @@ func (s *scenario) write(t *testing.T) {
 	s.PerCPU[0], s.PerCPU[1] = half, half
 	s.Mem.MemAvailable = uint64(math.RoundToEven(float64(s.Mem.MemTotal) * (1 - s.memUsed)))
 	s.Load.Load[0] = 0.5 + float64(s.step%7)/10
+	s.setFilesystems()
+	if err := s.WriteRaw("1/mountinfo", []byte(scenarioMountinfo)); err != nil { // a fault may have spoilt it
+		t.Fatal(err)
+	}
 	if err := s.Write(); err != nil {
 		t.Fatal(err)
 	}
