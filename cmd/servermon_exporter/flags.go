@@ -20,8 +20,10 @@ import (
 
 	"github.com/servermon/servermon_exporter/collector"
 	"github.com/servermon/servermon_exporter/forecast"
+	"github.com/servermon/servermon_exporter/internal/backfill"
 	"github.com/servermon/servermon_exporter/internal/flagvalue"
 	"github.com/servermon/servermon_exporter/internal/forecaster"
+	"github.com/servermon/servermon_exporter/internal/statefile"
 )
 
 // defaultListenAddress uses port 9843, unallocated on Prometheus' default port allocation list when chosen.
@@ -48,6 +50,8 @@ type forecastConfig struct {
 	forecaster.Config
 	stateFile     string
 	stateInterval time.Duration
+	// backfill loads history from Prometheus at start when its URL is set.
+	backfill backfill.Config
 }
 
 // errExit means the flags asked for help or the version, which have been printed.
@@ -125,8 +129,17 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 		value("forecast.max-"+g.Name+"-series", "Most per-"+g.Name+" series forecast ("+g.Per+"; the rest are observed but not forecast); 0 means no limit.", strconv.Itoa(g.DefaultMax),
 			func(s string) error { return setCount(s, f.MaxSeries, g.Name) })
 	}
-	app.Flag("forecast.state-file", "File in which forecast history and model state survive restarts (off when empty).").Default("").StringVar(&f.stateFile)
+	var stateSet bool
+	app.Flag("forecast.state-file", "File in which forecast history and model state survive restarts; by default "+statefile.DefaultName+" in $STATE_DIRECTORY when systemd sets it (StateDirectory=), off otherwise.").Default("").IsSetByUser(&stateSet).StringVar(&f.stateFile)
 	duration("forecast.state-interval", "Interval between two saves of the state file (it is also saved on shutdown).", "5m", &f.stateInterval)
+	bf := &f.backfill
+	value("forecast.backfill.url", "Base URL of a Prometheus-compatible query API (Prometheus, Thanos Query, Mimir, VictoriaMetrics) to load forecast history from at start; off when empty.", "",
+		func(s string) error { bf.URL = s; return backfill.CheckURL(s) })
+	value("forecast.backfill.selector", `Label matchers of this host's series in Prometheus, e.g. instance="web1:9100"; by default instance=~"<hostname>(:[0-9]+)?".`, "",
+		func(s string) (err error) { bf.Selector, err = backfill.SelectorOrDefault(s, false); return err })
+	value("forecast.backfill.config", "File of HTTP client settings for the backfill (basic_auth, authorization, bearer token file, tls_config, proxy), in Prometheus' format.", "",
+		func(s string) (err error) { bf.HTTP, err = backfill.LoadHTTPConfig(s); return err })
+	duration("forecast.backfill.timeout", "Deadline of the whole backfill, retries included; forecasting goes on from live samples after it.", backfill.DefaultTimeout.String(), &bf.Timeout)
 	promslogflag.AddFlags(app, &cfg.log)
 
 	_, err := app.Parse(args)
@@ -135,6 +148,14 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if path, ok := statefile.DefaultPath(); ok && !stateSet {
+		f.stateFile = path
+	}
+	if bf.URL != "" && bf.Selector == "" {
+		if bf.Selector, err = backfill.SelectorOrDefault("", true); err != nil {
+			return nil, flagError("forecast.backfill.selector", "", err)
+		}
 	}
 	for name, on := range enabled {
 		cfg.collectors[name] = *on
