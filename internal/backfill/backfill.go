@@ -50,6 +50,9 @@ const (
 	// backfillSlice is the most steps handed to the forecaster at once, so that scrapes and samples wait for its
 	// lock for a few milliseconds at a time rather than for the whole history of a series.
 	backfillSlice = 1440
+	// evalBefore is how long before the end of a step it is evaluated: Prometheus' windows are open at the
+	// start and closed at the end, the exporter's steps the other way round.
+	evalBefore = time.Millisecond
 	// causeNoSeries: the selector matches no series of either source.
 	causeNoSeries = "no_series"
 )
@@ -91,6 +94,8 @@ type Backfiller struct {
 	sem    chan struct{}
 	stats  *stats
 	logged sync.Map // causes logged already
+	// backoff is the first wait between two tries of a query, firstBackoff but in tests.
+	backoff time.Duration
 }
 
 // New returns a backfiller; the HTTP configuration and the selector must be valid.
@@ -118,7 +123,7 @@ func New(cfg Config) (*Backfiller, error) {
 		return nil, err
 	}
 	return &Backfiller{cfg: cfg, logger: cfg.Logger.With("component", "backfill"), client: c,
-		sem: make(chan struct{}, cfg.Concurrency), stats: newStats()}, nil
+		sem: make(chan struct{}, cfg.Concurrency), stats: newStats(), backoff: firstBackoff}, nil
 }
 
 func (b *Backfiller) now() time.Time { return b.cfg.Now() }
@@ -260,7 +265,11 @@ func (b *Backfiller) plans(holdings []forecaster.Holding, end time.Time) []*plan
 // several hosts, and estimates each source's scrape interval (for rangeFor).
 func (b *Backfiller) discover(ctx context.Context, from, end time.Time) (map[string]time.Duration, error) {
 	span := end.Sub(from)
-	expr := fmt.Sprintf(`count_over_time({__name__=~"servermon_build_info|node_exporter_build_info",%s}[%s])`, b.cfg.Selector, promDuration(span))
+	// count_over_time drops the metric name: label_replace keeps the source apart.
+	count := func(metric, source string) string {
+		return fmt.Sprintf(`label_replace(count_over_time(%s{%s}[%s]), "source", %q, "", "")`, metric, b.cfg.Selector, promDuration(span), source)
+	}
+	expr := count("servermon_build_info", SourceServermon) + " or " + count("node_exporter_build_info", SourceNode)
 	var vec model.Vector
 	err := b.do(ctx, sourceDiscovery, func(ctx context.Context) (err error) {
 		vec, err = b.client.query(ctx, expr, end)
@@ -273,10 +282,7 @@ func (b *Backfiller) discover(ctx context.Context, from, end time.Time) (map[str
 	most := map[string]float64{} // the most samples of one series of each source
 	for _, s := range vec {
 		hosts[hostOf(string(s.Metric[model.InstanceLabel]))] = true
-		src := SourceNode
-		if s.Metric[model.MetricNameLabel] == "servermon_build_info" {
-			src = SourceServermon
-		}
+		src := string(s.Metric["source"])
 		most[src] = max(most[src], float64(s.Value))
 	}
 	if len(hosts) > 1 {
@@ -409,9 +415,10 @@ func (b *Backfiller) fetch(ctx context.Context, source, expr string, p *plan, st
 	last := int(to.Sub(p.from) / step)
 	for lo := 0; lo < last; lo += maxPoints {
 		hi := min(lo+maxPoints, last)
-		// The step starting at S is evaluated at S + step, over the window (S + step − range, S + step]: the
-		// newest evaluation is at the end of the last step, the start of the first live one at the latest.
-		r := v1.Range{Start: p.from.Add(time.Duration(lo+1) * step), End: p.from.Add(time.Duration(hi) * step), Step: step}
+		// The step starting at S is evaluated at S + step − 1ms, over the window (S + step − 1ms − range,
+		// S + step − 1ms]: with the range of one step, the samples of [S, S + step), the samples the exporter
+		// averages into the step live. The newest evaluation is just before the first live step.
+		r := v1.Range{Start: p.from.Add(time.Duration(lo+1)*step - evalBefore), End: p.from.Add(time.Duration(hi)*step - evalBefore), Step: step}
 		var m model.Matrix
 		err := b.do(ctx, source, func(ctx context.Context) (err error) {
 			m, err = b.client.queryRange(ctx, expr, r)
@@ -448,7 +455,7 @@ func (b *Backfiller) merge(source string, m model.Matrix, p *plan, steps int, fo
 			found[key] = s
 		}
 		for _, sp := range ss.Values {
-			at := sp.Timestamp.Time().Add(-step)
+			at := sp.Timestamp.Time().Add(evalBefore - step)
 			i := int(at.Sub(p.from) / step)
 			v := float64(sp.Value)
 			if at.Before(p.from) || i >= steps || !at.Equal(p.from.Add(time.Duration(i)*step)) || math.IsNaN(v) || math.IsInf(v, 0) {
@@ -464,7 +471,7 @@ func (b *Backfiller) merge(source string, m model.Matrix, p *plan, steps int, fo
 // do runs one query with retries: a fault is retried with doubling waits up to maxAttempts tries, unless retrying
 // cannot help; each is counted by cause and logged once per cause.
 func (b *Backfiller) do(ctx context.Context, source string, query func(context.Context) error) error {
-	wait := firstBackoff
+	wait := b.backoff
 	for attempt := 1; ; attempt++ {
 		if err := b.acquire(ctx); err != nil {
 			return classify(ctx, err)

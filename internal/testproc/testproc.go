@@ -157,3 +157,22 @@ func RequireTool(t testing.TB, names ...string) string {
 		"prometheus-node-exporter; run .ci/deps (or make deps)", names)
 	return ""
 }
+
+// Prometheus starts Debian's prometheus with config (YAML, written to dir/prometheus.yml) and its storage in
+// dataDir, on a free loopback port, and waits until it is ready. It returns the process and its base URL.
+func Prometheus(ctx context.Context, t testing.TB, dir, dataDir, config string, args ...string) (*Proc, string) {
+	t.Helper()
+	bin := RequireTool(t, "prometheus")
+	path := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(path, []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := FreeAddr(t)
+	p := Start(t, "prometheus", dir, bin, append([]string{"--config.file=" + path, "--storage.tsdb.path=" + dataDir,
+		"--web.listen-address=" + addr}, args...)...)
+	url := "http://" + addr
+	if err := p.WaitReady(ctx, url+"/-/ready"); err != nil {
+		t.Fatalf("%v\n%s", err, p.LogTail(30))
+	}
+	return p, url
+}

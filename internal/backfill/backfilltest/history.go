@@ -1,0 +1,323 @@
+// Package backfilltest writes synthetic history for the backfill's tests: a host whose CPU follows a daily cycle,
+// whose memory leaks at a known rate and that has one disk, as node_exporter and as servermon_exporter would have
+// exported it, in the OpenMetrics text format that `promtool tsdb create-blocks-from openmetrics` turns into
+// Prometheus blocks. It also writes a fake /proc that continues that history, and says what the exporter's
+// definitions give for every step (the known answers).
+package backfilltest
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// Model is the host's behaviour. Every value is constant within a step of Step (aligned to the Unix epoch), so
+// that a step's mean is known exactly.
+type Model struct {
+	// End is where the memory leak reaches MemoryNow; history is written up to it.
+	End  time.Time
+	Step time.Duration
+	// Host is the instance label's host part.
+	Host string
+}
+
+// The model's constants.
+const (
+	CPUMean, CPUAmplitude = 0.35, 0.25 // busy share: a daily cycle around the mean
+	CPUNoise              = 0.02
+	Iowait                = 0.02 // iowait share, not busy
+	MemoryNow             = 0.88 // memory usage at End
+	MemoryLeakPerDay      = 0.09 // its growth per day
+	MemTotalBytes         = 8 << 30
+	SwapTotalBytes        = 2 << 30
+	CPUs                  = 2
+	Disk                  = "sda"
+	day                   = 24 * time.Hour
+)
+
+// noise is a deterministic uniform value in [-1, 1] for a step index and a stream.
+func noise(idx int64, stream uint64) float64 {
+	z := uint64(idx)*0x9e3779b97f4a7c15 + stream*0xbf58476d1ce4e5b9
+	z ^= z >> 30
+	z *= 0xbf58476d1ce4e5b9
+	z ^= z >> 27
+	z *= 0x94d049bb133111eb
+	z ^= z >> 31
+	return float64(z>>11)/float64(1<<52) - 1
+}
+
+// step returns the start of the step holding t and its index.
+func (m Model) step(t time.Time) (time.Time, int64) {
+	s := t.Truncate(m.Step)
+	return s, s.UnixNano() / int64(m.Step)
+}
+
+func phase(t time.Time, shift float64) float64 {
+	return math.Sin(2*math.Pi*float64(t.UnixNano()%int64(day))/float64(day) + shift)
+}
+
+// CPUBusy is the busy share (not idle, not iowait) of all CPUs in the step holding t.
+func (m Model) CPUBusy(t time.Time) float64 {
+	s, i := m.step(t)
+	return CPUMean + CPUAmplitude*phase(s, 0) + CPUNoise*noise(i, 1)
+}
+
+// MemoryUsage is 1 − MemAvailable/MemTotal in the step holding t.
+func (m Model) MemoryUsage(t time.Time) float64 {
+	s, i := m.step(t)
+	return MemoryNow - MemoryLeakPerDay*m.End.Sub(s).Hours()/24 + 0.002*noise(i, 2)
+}
+
+// SwapUsage is 1 − SwapFree/SwapTotal in the step holding t.
+func (m Model) SwapUsage(t time.Time) float64 {
+	s, _ := m.step(t)
+	return 0.1 + 0.05*phase(s, 2)
+}
+
+// Load1 is the 1-minute load average in the step holding t.
+func (m Model) Load1(t time.Time) float64 {
+	s, i := m.step(t)
+	return 1 + 0.8*phase(s, 0.3) + 0.05*noise(i, 3)
+}
+
+// DiskUtilization is sda's share of time busy in the step holding t.
+func (m Model) DiskUtilization(t time.Time) float64 {
+	s, _ := m.step(t)
+	return 0.2 + 0.1*phase(s, 1)
+}
+
+// DiskReadBytes and DiskWriteBytes are sda's bytes per second in the step holding t.
+func (m Model) DiskReadBytes(t time.Time) float64 {
+	s, _ := m.step(t)
+	return 5e6 * (1 + 0.5*phase(s, 0.5))
+}
+
+// DiskWriteBytes is sda's bytes written per second in the step holding t.
+func (m Model) DiskWriteBytes(t time.Time) float64 {
+	s, _ := m.step(t)
+	return 2e6 * (1 + 0.3*phase(s, 1.5))
+}
+
+// Value is the known answer of a forecast target (collector.Target name) for the step holding t.
+func (m Model) Value(target string, t time.Time) float64 {
+	switch target {
+	case "cpu_usage_ratio":
+		return m.CPUBusy(t)
+	case "memory_usage_ratio":
+		return m.MemoryUsage(t)
+	case "swap_usage_ratio":
+		return m.SwapUsage(t)
+	case "load1":
+		return m.Load1(t)
+	case "disk_utilization_ratio":
+		return m.DiskUtilization(t)
+	case "disk_read_bytes_per_second":
+		return m.DiskReadBytes(t)
+	case "disk_write_bytes_per_second":
+		return m.DiskWriteBytes(t)
+	}
+	return math.NaN()
+}
+
+// writer writes OpenMetrics samples, remembering the first error.
+type writer struct {
+	w   *bufio.Writer
+	err error
+}
+
+func (w *writer) sample(name, labels string, v float64, at time.Time) {
+	if w.err == nil {
+		_, w.err = fmt.Fprintf(w.w, "%s{%s} %g %.3f\n", name, labels, v, float64(at.UnixMilli())/1000)
+	}
+}
+
+// series writes one series at every interval in (from, to]: value gives the sample at t from the interval
+// (t − interval, t] (a counter adds to its total).
+func (w *writer) series(name, labels string, from, to time.Time, interval time.Duration, value func(t time.Time) float64) {
+	for t := from.Add(interval); !t.After(to); t = t.Add(interval) {
+		w.sample(name, labels, value(t), t)
+	}
+}
+
+// counter is a counter's value function: it adds rate(t − interval) × interval at every sample, and restarts
+// from zero (a reboot) at reset.
+func counter(rate func(time.Time) float64, interval time.Duration, reset time.Time) func(time.Time) float64 {
+	total := 1e6
+	return func(t time.Time) float64 {
+		if !t.Before(reset) && t.Add(-interval).Before(reset) {
+			total = 0
+		}
+		total += rate(t.Add(-interval)) * interval.Seconds()
+		return total
+	}
+}
+
+// WriteNodeExporter writes node_exporter's series of the host for (from, to], scraped every interval, with the
+// counters reset (a reboot) at reset. Besides sda it has a partition sda1 and a loop0, which the default device
+// filter drops, and its CPUs differ from each other, so that a wrong aggregation shows.
+func WriteNodeExporter(out io.Writer, m Model, from, to time.Time, interval time.Duration, reset time.Time) error {
+	w := &writer{w: bufio.NewWriter(out)}
+	inst := fmt.Sprintf(`instance="%s:9100",job="node"`, m.Host)
+	w.series("node_exporter_build_info", inst+`,version="1.5.0"`, from, to, interval, func(time.Time) float64 { return 1 })
+	for cpu := range CPUs {
+		skew := 0.1 * float64(2*cpu-1) // cpu0 less busy, cpu1 more: the host's share is the mean
+		busy := func(t time.Time) float64 { return min(1-Iowait, max(0, m.CPUBusy(t)+skew)) }
+		modes := map[string]func(time.Time) float64{
+			"user":    func(t time.Time) float64 { return 0.7 * busy(t) },
+			"system":  func(t time.Time) float64 { return 0.2 * busy(t) },
+			"softirq": func(t time.Time) float64 { return 0.1 * busy(t) },
+			"nice":    func(time.Time) float64 { return 0 },
+			"irq":     func(time.Time) float64 { return 0 },
+			"steal":   func(time.Time) float64 { return 0 },
+			"iowait":  func(time.Time) float64 { return Iowait },
+			"idle":    func(t time.Time) float64 { return 1 - Iowait - busy(t) },
+		}
+		for _, mode := range []string{"idle", "iowait", "irq", "nice", "softirq", "steal", "system", "user"} {
+			w.series("node_cpu_seconds_total", fmt.Sprintf(`cpu="%d",%s,mode="%s"`, cpu, inst, mode), from, to, interval,
+				counter(modes[mode], interval, reset))
+		}
+	}
+	disks := []struct {
+		name              string
+		util, read, write func(time.Time) float64
+	}{
+		{Disk, m.DiskUtilization, m.DiskReadBytes, m.DiskWriteBytes},
+		{"sda1", func(time.Time) float64 { return 0.9 }, func(time.Time) float64 { return 9e8 }, func(time.Time) float64 { return 9e8 }},
+		{"loop0", func(time.Time) float64 { return 0.9 }, func(time.Time) float64 { return 9e8 }, func(time.Time) float64 { return 9e8 }},
+	}
+	for _, metric := range []string{"node_disk_io_time_seconds_total", "node_disk_read_bytes_total", "node_disk_written_bytes_total"} {
+		for _, d := range disks {
+			rate := map[string]func(time.Time) float64{"node_disk_io_time_seconds_total": d.util,
+				"node_disk_read_bytes_total": d.read, "node_disk_written_bytes_total": d.write}[metric]
+			w.series(metric, fmt.Sprintf(`device="%s",%s`, d.name, inst), from, to, interval, counter(rate, interval, reset))
+		}
+	}
+	w.series("node_load1", inst, from, to, interval, m.Load1)
+	w.series("node_memory_MemAvailable_bytes", inst, from, to, interval, func(t time.Time) float64 {
+		return math.Round((1 - m.MemoryUsage(t)) * MemTotalBytes)
+	})
+	w.series("node_memory_MemTotal_bytes", inst, from, to, interval, func(time.Time) float64 { return MemTotalBytes })
+	w.series("node_memory_SwapFree_bytes", inst, from, to, interval, func(t time.Time) float64 {
+		return math.Round((1 - m.SwapUsage(t)) * SwapTotalBytes)
+	})
+	w.series("node_memory_SwapTotal_bytes", inst, from, to, interval, func(time.Time) float64 { return SwapTotalBytes })
+	return w.end()
+}
+
+// windowMean is the mean of f over the seconds of (t − window, t], as the exporter's window gauges are.
+func windowMean(f func(time.Time) float64, t time.Time, window time.Duration) float64 {
+	sum, n := 0.0, 0
+	for s := t.Add(-window + time.Second); !s.After(t); s = s.Add(time.Second) {
+		sum += f(s.Add(-time.Second)) // the second (s − 1 s, s]
+		n++
+	}
+	return sum / float64(n)
+}
+
+// WriteServermon writes servermon_exporter's observed gauges of the host for (from, to], scraped every interval:
+// window means over window of the model, but load1, which is the latest value.
+func WriteServermon(out io.Writer, m Model, from, to time.Time, interval, window time.Duration) error {
+	w := &writer{w: bufio.NewWriter(out)}
+	inst := fmt.Sprintf(`instance="%s:9843",job="servermon"`, m.Host)
+	mean := func(f func(time.Time) float64) func(time.Time) float64 {
+		return func(t time.Time) float64 { return windowMean(f, t, window) }
+	}
+	w.series("servermon_build_info", inst+`,version="0.1.0"`, from, to, interval, func(time.Time) float64 { return 1 })
+	w.series("servermon_cpu_usage_ratio", inst, from, to, interval, mean(m.CPUBusy))
+	dev := `device="` + Disk + `",` + inst
+	w.series("servermon_disk_read_bytes_per_second", dev, from, to, interval, mean(m.DiskReadBytes))
+	w.series("servermon_disk_utilization_ratio", dev, from, to, interval, mean(m.DiskUtilization))
+	w.series("servermon_disk_write_bytes_per_second", dev, from, to, interval, mean(m.DiskWriteBytes))
+	w.series("servermon_load1", inst, from, to, interval, func(t time.Time) float64 { return m.Load1(t.Add(-time.Second)) })
+	w.series("servermon_memory_usage_ratio", inst, from, to, interval, mean(m.MemoryUsage))
+	w.series("servermon_swap_usage_ratio", inst, from, to, interval, mean(m.SwapUsage))
+	return w.end()
+}
+
+func (w *writer) end() error {
+	if w.err == nil {
+		_, w.err = io.WriteString(w.w, "# EOF\n")
+	}
+	if w.err == nil {
+		w.err = w.w.Flush()
+	}
+	return w.err
+}
+
+// CreateBlocks turns an OpenMetrics file into Prometheus blocks in dataDir with promtool.
+func CreateBlocks(ctx context.Context, t testing.TB, promtool, file, dataDir string) {
+	t.Helper()
+	start := time.Now()
+	out, err := exec.CommandContext(ctx, promtool, "tsdb", "create-blocks-from", "openmetrics", file, dataDir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("promtool tsdb create-blocks-from openmetrics: %v\n%s", err, out)
+	}
+	t.Logf("promtool created the blocks in %v", time.Since(start).Round(time.Millisecond))
+}
+
+// WriteHistory writes history into dir/name.om with write and makes blocks of it in dataDir.
+func WriteHistory(ctx context.Context, t testing.TB, promtool, dir, dataDir, name string, write func(io.Writer) error) {
+	t.Helper()
+	path := filepath.Join(dir, name+".om")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		t.Fatalf("writing %s: %v", path, err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	CreateBlocks(ctx, t, promtool, path, dataDir)
+	_ = os.Remove(path) // tens of MB
+}
+
+// WriteProc writes a fake /proc into dir whose values are the model's at End: memory and swap usage, load and an
+// idle sda. Its counters do not move, so the exporter's live CPU and disk steps stay missing or zero for the few
+// steps a test runs.
+func WriteProc(dir string, m Model) error {
+	kb := func(b float64) int64 { return int64(b / 1024) }
+	mem := m.MemoryUsage(m.End.Add(-m.Step))
+	swap := m.SwapUsage(m.End.Add(-m.Step))
+	files := map[string]string{
+		"stat": "cpu  10000 0 3000 80000 1000 0 300 0 0 0\ncpu0 5000 0 1500 40000 500 0 150 0 0 0\ncpu1 5000 0 1500 40000 500 0 150 0 0 0\nintr 1\nctxt 1\n",
+		"meminfo": fmt.Sprintf("MemTotal: %d kB\nMemFree: %d kB\nMemAvailable: %d kB\nBuffers: 0 kB\nCached: 0 kB\nSwapTotal: %d kB\nSwapFree: %d kB\nSReclaimable: 0 kB\n",
+			kb(MemTotalBytes), kb((1-mem)*MemTotalBytes/2), kb((1-mem)*MemTotalBytes), kb(SwapTotalBytes), kb((1-swap)*SwapTotalBytes)),
+		"loadavg":   fmt.Sprintf("%.2f 0.40 0.30 1/200 4321\n", m.Load1(m.End.Add(-m.Step))),
+		"diskstats": "   8       0 sda 1000 10 80000 2000 500 20 40000 5000 0 3000 7000 40 2 8000 100 10 5\n",
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// OwnValue is what the exporter's own series give for the step starting at s when scraped every interval with
+// window means over window: the mean of the scrapes in [s, s + Step) of the window means before each.
+func (m Model) OwnValue(target string, s time.Time, interval, window time.Duration) float64 {
+	f := func(t time.Time) float64 { return m.Value(target, t) }
+	sum, n := 0.0, 0
+	for t := s.Truncate(interval); t.Before(s.Add(m.Step)); t = t.Add(interval) {
+		if t.Before(s) {
+			continue
+		}
+		if target == "load1" {
+			sum += f(t.Add(-time.Second))
+		} else {
+			sum += windowMean(f, t, window)
+		}
+		n++
+	}
+	return sum / float64(n)
+}
