@@ -19,14 +19,14 @@ func mustRegexp(s string) *regexp.Regexp { return regexp.MustCompile(s) }
 
 // syntheticPrometheus starts a real Prometheus serving the history that write produces, made into blocks by
 // promtool, and returns its URL.
-func syntheticPrometheus(t *testing.T, write func(io.Writer) error) string {
+func syntheticPrometheus(t *testing.T, from, to time.Time, write func(io.Writer) error) string {
 	t.Helper()
 	promtool := testproc.RequireTool(t, "promtool")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
-	backfilltest.WriteHistory(ctx, t, promtool, dir, data, "history", write)
+	backfilltest.WriteHistory(ctx, t, promtool, dir, data, from, to, write)
 	_, url := testproc.Prometheus(ctx, t, dir, data, "global: {}\n", "--storage.tsdb.retention.time=30d")
 	return url
 }
@@ -42,7 +42,7 @@ func TestNodeExpressionsGiveTheKnownAnswers(t *testing.T) {
 	end := time.Now().Truncate(step)
 	m := backfilltest.Model{End: end, Step: step, Host: "testhost"}
 	reset := end.Add(-2*time.Hour - 20*time.Second)
-	url := syntheticPrometheus(t, func(w io.Writer) error {
+	url := syntheticPrometheus(t, end.Add(-span-time.Hour), end, func(w io.Writer) error {
 		return backfilltest.WriteNodeExporter(w, m, end.Add(-span-time.Hour), end, interval, reset)
 	})
 	var logs strings.Builder
@@ -81,7 +81,7 @@ func TestOwnExpressionsGiveTheKnownAnswers(t *testing.T) {
 	const step, interval, window, span = time.Minute, 15 * time.Second, time.Minute, 3 * time.Hour
 	end := time.Now().Truncate(step)
 	m := backfilltest.Model{End: end, Step: step, Host: "testhost"}
-	url := syntheticPrometheus(t, func(w io.Writer) error {
+	url := syntheticPrometheus(t, end.Add(-span-time.Hour), end, func(w io.Writer) error {
 		return backfilltest.WriteServermon(w, m, end.Add(-span-time.Hour), end, interval, window)
 	})
 	var logs strings.Builder

@@ -126,13 +126,32 @@ func (m Model) Value(target string, t time.Time) float64 {
 	return math.NaN()
 }
 
-// writer writes OpenMetrics samples, remembering the first error.
+// writer writes OpenMetrics samples in [lo, hi) (all when hi is zero), remembering the first error.
 type writer struct {
-	w   *bufio.Writer
-	err error
+	w      *bufio.Writer
+	lo, hi time.Time
+	err    error
+}
+
+func newWriter(out io.Writer) *writer {
+	w := &writer{w: bufio.NewWriter(out)}
+	if p, ok := out.(*Part); ok {
+		w.lo, w.hi = p.From, p.To
+	}
+	return w
+}
+
+// Part is a writer of the samples in [From, To) only: the history of a long span is written in parts, each made
+// into blocks on its own (promtool reads its whole input again for every 2 h block it makes).
+type Part struct {
+	io.Writer
+	From, To time.Time
 }
 
 func (w *writer) sample(name, labels string, v float64, at time.Time) {
+	if !w.hi.IsZero() && (at.Before(w.lo) || !at.Before(w.hi)) {
+		return
+	}
 	if w.err == nil {
 		_, w.err = fmt.Fprintf(w.w, "%s{%s} %g %.3f\n", name, labels, v, float64(at.UnixMilli())/1000)
 	}
@@ -141,7 +160,16 @@ func (w *writer) sample(name, labels string, v float64, at time.Time) {
 // series writes one series at every interval in (from, to]: value gives the sample at t from the interval
 // (t − interval, t] (a counter adds to its total).
 func (w *writer) series(name, labels string, from, to time.Time, interval time.Duration, value func(t time.Time) float64) {
-	for t := from.Add(interval); !t.After(to); t = t.Add(interval) {
+	w.each(name, labels, from, to, interval, value, false)
+}
+
+// each writes a series; a stateful one (a counter) is computed from its start even where it is not written.
+func (w *writer) each(name, labels string, from, to time.Time, interval time.Duration, value func(t time.Time) float64, stateful bool) {
+	t := from.Add(interval)
+	if !stateful && !w.hi.IsZero() && t.Before(w.lo) {
+		t = t.Add(w.lo.Sub(t).Truncate(interval))
+	}
+	for ; !t.After(to) && (w.hi.IsZero() || t.Before(w.hi)); t = t.Add(interval) {
 		w.sample(name, labels, value(t), t)
 	}
 }
@@ -163,7 +191,7 @@ func counter(rate func(time.Time) float64, interval time.Duration, reset time.Ti
 // counters reset (a reboot) at reset. Besides sda it has a partition sda1 and a loop0, which the default device
 // filter drops, and its CPUs differ from each other, so that a wrong aggregation shows.
 func WriteNodeExporter(out io.Writer, m Model, from, to time.Time, interval time.Duration, reset time.Time) error {
-	w := &writer{w: bufio.NewWriter(out)}
+	w := newWriter(out)
 	inst := fmt.Sprintf(`instance="%s:9100",job="node"`, m.Host)
 	w.series("node_exporter_build_info", inst+`,version="1.5.0"`, from, to, interval, func(time.Time) float64 { return 1 })
 	for cpu := range CPUs {
@@ -180,8 +208,8 @@ func WriteNodeExporter(out io.Writer, m Model, from, to time.Time, interval time
 			"idle":    func(t time.Time) float64 { return 1 - Iowait - busy(t) },
 		}
 		for _, mode := range []string{"idle", "iowait", "irq", "nice", "softirq", "steal", "system", "user"} {
-			w.series("node_cpu_seconds_total", fmt.Sprintf(`cpu="%d",%s,mode="%s"`, cpu, inst, mode), from, to, interval,
-				counter(modes[mode], interval, reset))
+			w.each("node_cpu_seconds_total", fmt.Sprintf(`cpu="%d",%s,mode="%s"`, cpu, inst, mode), from, to, interval,
+				counter(modes[mode], interval, reset), true)
 		}
 	}
 	disks := []struct {
@@ -196,7 +224,7 @@ func WriteNodeExporter(out io.Writer, m Model, from, to time.Time, interval time
 		for _, d := range disks {
 			rate := map[string]func(time.Time) float64{"node_disk_io_time_seconds_total": d.util,
 				"node_disk_read_bytes_total": d.read, "node_disk_written_bytes_total": d.write}[metric]
-			w.series(metric, fmt.Sprintf(`device="%s",%s`, d.name, inst), from, to, interval, counter(rate, interval, reset))
+			w.each(metric, fmt.Sprintf(`device="%s",%s`, d.name, inst), from, to, interval, counter(rate, interval, reset), true)
 		}
 	}
 	w.series("node_load1", inst, from, to, interval, m.Load1)
@@ -224,7 +252,7 @@ func windowMean(f func(time.Time) float64, t time.Time, window time.Duration) fl
 // WriteServermon writes servermon_exporter's observed gauges of the host for (from, to], scraped every interval:
 // window means over window of the model, but load1, which is the latest value.
 func WriteServermon(out io.Writer, m Model, from, to time.Time, interval, window time.Duration) error {
-	w := &writer{w: bufio.NewWriter(out)}
+	w := newWriter(out)
 	inst := fmt.Sprintf(`instance="%s:9843",job="servermon"`, m.Host)
 	mean := func(f func(time.Time) float64) func(time.Time) float64 {
 		return func(t time.Time) float64 { return windowMean(f, t, window) }
@@ -262,23 +290,30 @@ func CreateBlocks(ctx context.Context, t testing.TB, promtool, file, dataDir str
 	t.Logf("promtool created the blocks in %v", time.Since(start).Round(time.Millisecond))
 }
 
-// WriteHistory writes history into dir/name.om with write and makes blocks of it in dataDir.
-func WriteHistory(ctx context.Context, t testing.TB, promtool, dir, dataDir, name string, write func(io.Writer) error) {
+// WriteHistory writes the history of [from, to) with write, in parts of a day, and makes blocks of each in
+// dataDir. write must write the same history whatever part it is given (Part).
+func WriteHistory(ctx context.Context, t testing.TB, promtool, dir, dataDir string, from, to time.Time, write func(io.Writer) error) {
 	t.Helper()
-	path := filepath.Join(dir, name+".om")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
+	path := filepath.Join(dir, "history.om")
+	for lo := from; lo.Before(to); lo = lo.Add(day) {
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hi := lo.Add(day)
+		if !hi.Before(to) {
+			hi = to.Add(time.Millisecond) // the samples at to too
+		}
+		if err := write(&Part{Writer: f, From: lo, To: hi}); err != nil {
+			f.Close()
+			t.Fatalf("writing %s: %v", path, err)
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+		CreateBlocks(ctx, t, promtool, path, dataDir)
 	}
-	if err := write(f); err != nil {
-		f.Close()
-		t.Fatalf("writing %s: %v", path, err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	CreateBlocks(ctx, t, promtool, path, dataDir)
-	_ = os.Remove(path) // tens of MB
+	_ = os.Remove(path)
 }
 
 // WriteProc writes a fake /proc into dir whose values are the model's at End: memory and swap usage, load and an
