@@ -48,7 +48,7 @@ func newExporter(cfg *config, logger *slog.Logger, c clock.Clock) (*exporter, er
 			e.keeper = forecaster.NewKeeper(e.forecasts, statefile.New(cfg.forecast.stateFile, c), logger)
 		}
 		if bc := cfg.forecast.backfill; bc.URL != "" {
-			bc.Step, bc.History, bc.Disk, bc.Logger = fc.Step, fc.History, cfg.collector.Disk, logger
+			bc.Step, bc.History, bc.Window, bc.Disk, bc.Logger = fc.Step, fc.History, cfg.sampler.Window, cfg.collector.Disk, logger
 			if e.backfill, err = backfill.New(bc); err != nil {
 				return nil, err
 			}

@@ -71,6 +71,8 @@ type Config struct {
 	Timeout     time.Duration
 	MaxBytes    int64
 	Concurrency int
+	// Window is --sample.window: the exporter's own gauges are means over it, which the own source centres.
+	Window time.Duration
 	// Disk filters the disks as the collector does.
 	Disk collector.DiskConfig
 	// Logger receives the backfill's log; nil discards it.
@@ -328,8 +330,8 @@ func (b *Backfiller) load(ctx context.Context, f Forecaster, p *plan, end time.T
 	found := map[string]*series{}
 	nodeEnd := end
 	if iv, ok := intervals[SourceServermon]; ok {
-		expr := expand(ownExpr(p.target, p.m), b.cfg.Selector, rangeFor(b.cfg.Step, iv))
-		if err := b.fetch(ctx, SourceServermon, expr, p, steps, end, found); err != nil {
+		expr := expand(ownExpr(p.target, p.m), b.cfg.Selector, rangeFor(b.cfg.Step, iv, false))
+		if err := b.fetch(ctx, SourceServermon, expr, p, steps, end, b.ownShift(p.m), found); err != nil {
 			return 0, err
 		}
 		// node_exporter fills what is older than the exporter's own series, up to the newest first step of them.
@@ -346,8 +348,8 @@ func (b *Backfiller) load(ctx context.Context, f Forecaster, p *plan, end time.T
 		}
 	}
 	if iv, ok := intervals[SourceNode]; ok && p.m.node != "" && nodeEnd.After(p.from) {
-		expr := expand(p.m.node, b.cfg.Selector, rangeFor(b.cfg.Step, iv))
-		if err := b.fetch(ctx, SourceNode, expr, p, steps, nodeEnd, found); err != nil {
+		expr := expand(p.m.node, b.cfg.Selector, rangeFor(b.cfg.Step, iv, p.m.counters))
+		if err := b.fetch(ctx, SourceNode, expr, p, steps, nodeEnd, 0, found); err != nil {
 			return 0, err
 		}
 	}
@@ -408,17 +410,29 @@ func (b *Backfiller) hand(f Forecaster, p *plan, s *series) (int, error) {
 	return total, nil
 }
 
+// ownShift is how much later than a node_exporter expression the own expression of a target is evaluated: a
+// scrape of a window mean is the mean of the window before it, so the scrapes half a window after a step are those
+// of the step. load1 is exposed as the latest read, not a window mean.
+func (b *Backfiller) ownShift(m mapping) time.Duration {
+	if m.latest {
+		return 0
+	}
+	return (b.cfg.Window / 2).Truncate(time.Millisecond)
+}
+
 // fetch runs expr over the steps [from, to) of p, in chunks, and merges the series found into found: a step
 // already known keeps its value, so that the first source queried wins. steps is the number of steps of the plan.
-func (b *Backfiller) fetch(ctx context.Context, source, expr string, p *plan, steps int, to time.Time, found map[string]*series) error {
+// The expression of a step starting at S is evaluated at S + step − 1ms + shift. A step whose evaluation would
+// reach the first live step is not asked for: its samples could be the live exporter's.
+func (b *Backfiller) fetch(ctx context.Context, source, expr string, p *plan, steps int, to time.Time, shift time.Duration, found map[string]*series) error {
 	step := b.cfg.Step
-	last := int(to.Sub(p.from) / step)
+	last := min(int(to.Sub(p.from)/step), steps-int((shift+step-1)/step))
 	for lo := 0; lo < last; lo += maxPoints {
 		hi := min(lo+maxPoints, last)
-		// The step starting at S is evaluated at S + step − 1ms, over the window (S + step − 1ms − range,
-		// S + step − 1ms]: with the range of one step, the samples of [S, S + step), the samples the exporter
-		// averages into the step live. The newest evaluation is just before the first live step.
-		r := v1.Range{Start: p.from.Add(time.Duration(lo+1)*step - evalBefore), End: p.from.Add(time.Duration(hi)*step - evalBefore), Step: step}
+		// Evaluated at S + step − 1ms, the window (S + step − 1ms − range, S + step − 1ms] holds, with the range
+		// of one step, the samples of [S, S + step): those the exporter averages into the step live.
+		at := func(i int) time.Time { return p.from.Add(time.Duration(i)*step - evalBefore + shift) }
+		r := v1.Range{Start: at(lo + 1), End: at(hi), Step: step}
 		var m model.Matrix
 		err := b.do(ctx, source, func(ctx context.Context) (err error) {
 			m, err = b.client.queryRange(ctx, expr, r)
@@ -427,13 +441,13 @@ func (b *Backfiller) fetch(ctx context.Context, source, expr string, p *plan, st
 		if err != nil {
 			return fmt.Errorf("%s query %s: %w", source, expr, err)
 		}
-		b.merge(source, m, p, steps, found)
+		b.merge(source, m, p, steps, shift, found)
 	}
 	return nil
 }
 
 // merge adds one answer's series to found.
-func (b *Backfiller) merge(source string, m model.Matrix, p *plan, steps int, found map[string]*series) {
+func (b *Backfiller) merge(source string, m model.Matrix, p *plan, steps int, shift time.Duration, found map[string]*series) {
 	step := b.cfg.Step
 	for _, ss := range m {
 		values := make([]string, len(p.m.labels))
@@ -455,7 +469,7 @@ func (b *Backfiller) merge(source string, m model.Matrix, p *plan, steps int, fo
 			found[key] = s
 		}
 		for _, sp := range ss.Values {
-			at := sp.Timestamp.Time().Add(evalBefore - step)
+			at := sp.Timestamp.Time().Add(evalBefore - step - shift)
 			i := int(at.Sub(p.from) / step)
 			v := float64(sp.Value)
 			if at.Before(p.from) || i >= steps || !at.Equal(p.from.Add(time.Duration(i)*step)) || math.IsNaN(v) || math.IsInf(v, 0) {

@@ -58,14 +58,19 @@ func TestSelectors(t *testing.T) {
 }
 
 func TestRangeFor(t *testing.T) {
-	for _, c := range []struct{ step, interval, want time.Duration }{
-		{time.Minute, 15 * time.Second, time.Minute},
-		{time.Minute, 30 * time.Second, 61 * time.Second},
-		{time.Minute, time.Minute, 121 * time.Second},
-		{5 * time.Minute, time.Minute, 5 * time.Minute},
+	for _, c := range []struct {
+		step, interval time.Duration
+		counters       bool
+		want           time.Duration
+	}{
+		{time.Minute, 15 * time.Second, false, time.Minute},
+		{time.Minute, 15 * time.Second, true, time.Minute + 18750*time.Millisecond},
+		{time.Minute, time.Minute, false, 75 * time.Second},
+		{time.Minute, time.Minute, true, 135 * time.Second},
+		{5 * time.Minute, time.Minute, false, 5 * time.Minute},
 	} {
-		if got := rangeFor(c.step, c.interval); got != c.want {
-			t.Errorf("rangeFor(%v, %v) = %v, want %v", c.step, c.interval, got, c.want)
+		if got := rangeFor(c.step, c.interval, c.counters); got != c.want {
+			t.Errorf("rangeFor(%v, %v, %v) = %v, want %v", c.step, c.interval, c.counters, got, c.want)
 		}
 	}
 	if got := promDuration(1500 * time.Millisecond); got != "1500ms" {

@@ -35,8 +35,9 @@ const testSelector = `instance=~"testhost(:[0-9]+)?"`
 
 // TestNodeExpressionsGiveTheKnownAnswers loads six hours of synthetic node_exporter history, scraped every 15 s
 // with a reboot (counter reset) in the middle, from a real Prometheus, and checks every step of every target
-// against the exporter's definition applied to the model: CPU busy of all CPUs (whose CPUs differ), memory, swap,
-// load, and sda's utilisation and bytes, without the partition and the loop device that the filter drops.
+// against the exporter's definition applied to the model's scrapes (backfilltest.NodeValue): CPU busy of all CPUs
+// (whose CPUs differ), memory, swap, load, and sda's utilisation and bytes, without the partition and the loop
+// device that the filter drops.
 func TestNodeExpressionsGiveTheKnownAnswers(t *testing.T) {
 	const step, interval, span = time.Minute, 15 * time.Second, 6 * time.Hour
 	end := time.Now().Truncate(step)
@@ -55,12 +56,12 @@ func TestNodeExpressionsGiveTheKnownAnswers(t *testing.T) {
 		t.Errorf("released %d times", f.released)
 	}
 	checkKnown(t, f, end.Add(-span), end, func(target string, s time.Time) (float64, bool) {
-		// The one step whose window holds the reboot: the counters restart from 0 at reset, which rate() takes as
-		// a reset, but extrapolation at the start of the window sees the restarted counter differently.
-		if !s.After(reset.Add(-step)) && s.Add(step).After(reset) {
+		// The step whose window holds the reboot: rate() takes the drop to 0 as a reset, but its extrapolation
+		// sees the restarted counter differently.
+		if reset.After(s.Add(-interval-interval/4)) && reset.Before(s.Add(step)) {
 			return 0, false
 		}
-		return m.Value(target, s), true
+		return m.NodeValue(target, s, interval), true
 	})
 	if got := metric(b, `servermon_forecast_backfill_success`); got != 1 {
 		t.Errorf("success %v", got)
@@ -76,7 +77,8 @@ func TestNodeExpressionsGiveTheKnownAnswers(t *testing.T) {
 }
 
 // TestOwnExpressionsGiveTheKnownAnswers does the same with the exporter's own series, scraped every 15 s, each
-// scrape a mean over the minute before it: a step's value is the mean of its scrapes.
+// scrape a mean over the minute before it: a step's value is the mean of the scrapes whose windows are centred in
+// it, and nothing is read from scrapes after the first live step.
 func TestOwnExpressionsGiveTheKnownAnswers(t *testing.T) {
 	const step, interval, window, span = time.Minute, 15 * time.Second, time.Minute, 3 * time.Hour
 	end := time.Now().Truncate(step)
@@ -86,6 +88,7 @@ func TestOwnExpressionsGiveTheKnownAnswers(t *testing.T) {
 	})
 	var logs strings.Builder
 	b := newTestBackfiller(t, url, testSelector, step, span, &logs)
+	b.cfg.Window = window
 	f := newFakeForecaster(end, step, hostHoldings("sda")...)
 	if err := runWithin(t, b, f, time.Minute); err != nil {
 		t.Fatalf("backfill: %v\n%s", err, logs.String())
@@ -96,9 +99,18 @@ func TestOwnExpressionsGiveTheKnownAnswers(t *testing.T) {
 		}
 	}()
 	checkKnown(t, f, end.Add(-span), end, func(target string, s time.Time) (float64, bool) {
+		// The last step of a window mean would be read from scrapes after the first live step: not loaded.
+		if target != "load1" && !s.Add(step).Before(end) {
+			return 0, false
+		}
 		return m.OwnValue(target, s, interval, window), true
 	})
-	if got, want := metric(b, `servermon_forecast_backfill_samples_total{source="servermon"}`), 7*float64(span/step); got != want {
+	for key, got := range f.got {
+		if _, ok := got[end.Add(-step)]; ok && key != "load1{}" {
+			t.Errorf("%s: the last step loaded from window means that reach into the live steps", key)
+		}
+	}
+	if got, want := metric(b, `servermon_forecast_backfill_samples_total{source="servermon"}`), 7*float64(span/step)-6; got != want {
 		t.Errorf("%v servermon samples loaded, want %v", got, want)
 	}
 }

@@ -25,8 +25,12 @@ type mapping struct {
 	// definition. In it, $sel stands for the selector's matchers and $range for the range of the step (see
 	// rangeFor); it must give one series per label set of labels, evaluated at T for the step [T-step, T).
 	node string
+	// counters says that the node expression takes rates of counters rather than means of gauges (rangeFor).
+	counters bool
 	// keep, when set, filters the label values found in Prometheus as the collector filters them live.
 	keep func(c *Config, values []string) bool
+	// latest is set where the exporter exposes the latest read rather than a window mean (see ownShift).
+	latest bool
 }
 
 // mappings holds the source expressions of every target, by collector.Target name. The exporter's own series need no
@@ -43,15 +47,21 @@ type mapping struct {
 // Counters go through rate()/increase(), which handle counter resets. The outer avg folds duplicates of one host
 // (the same node_exporter scraped by two jobs) into one series; the selector is checked to match one host.
 var mappings = map[string]mapping{
-	"cpu_usage_ratio":    {node: `avg(1 - sum by (instance, job) (increase(node_cpu_seconds_total{mode=~"idle|iowait",$sel}[$range])) / sum by (instance, job) (increase(node_cpu_seconds_total{$sel}[$range])))`},
-	"memory_usage_ratio": {node: `avg(1 - avg_over_time(node_memory_MemAvailable_bytes{$sel}[$range]) / avg_over_time(node_memory_MemTotal_bytes{$sel}[$range]))`},
-	"swap_usage_ratio":   {node: `avg((1 - avg_over_time(node_memory_SwapFree_bytes{$sel}[$range]) / (avg_over_time(node_memory_SwapTotal_bytes{$sel}[$range]) > 0)) or (0 * avg_over_time(node_memory_SwapTotal_bytes{$sel}[$range])))`},
-	"load1":              {node: `avg(avg_over_time(node_load1{$sel}[$range]))`},
-	"disk_utilization_ratio": {labels: deviceLabel, keep: keepDisk,
+	"cpu_usage_ratio": {counters: true,
+		node: `avg(1 - sum by (instance, job) (increase(node_cpu_seconds_total{mode=~"idle|iowait",$sel}[$range]))` +
+			` / sum by (instance, job) (increase(node_cpu_seconds_total{$sel}[$range])))`},
+	"memory_usage_ratio": {
+		node: `avg(1 - avg_over_time(node_memory_MemAvailable_bytes{$sel}[$range]) / avg_over_time(node_memory_MemTotal_bytes{$sel}[$range]))`},
+	"swap_usage_ratio": {
+		node: `avg((1 - avg_over_time(node_memory_SwapFree_bytes{$sel}[$range]) / (avg_over_time(node_memory_SwapTotal_bytes{$sel}[$range]) > 0))` +
+			` or (0 * avg_over_time(node_memory_SwapTotal_bytes{$sel}[$range])))`},
+	"load1": {latest: true,
+		node: `avg(avg_over_time(node_load1{$sel}[$range]))`},
+	"disk_utilization_ratio": {labels: deviceLabel, keep: keepDisk, counters: true,
 		node: `avg by (device) (rate(node_disk_io_time_seconds_total{$sel}[$range]))`},
-	"disk_read_bytes_per_second": {labels: deviceLabel, keep: keepDisk,
+	"disk_read_bytes_per_second": {labels: deviceLabel, keep: keepDisk, counters: true,
 		node: `avg by (device) (rate(node_disk_read_bytes_total{$sel}[$range]))`},
-	"disk_write_bytes_per_second": {labels: deviceLabel, keep: keepDisk,
+	"disk_write_bytes_per_second": {labels: deviceLabel, keep: keepDisk, counters: true,
 		node: `avg by (device) (rate(node_disk_written_bytes_total{$sel}[$range]))`},
 }
 
@@ -70,8 +80,8 @@ func keepDisk(c *Config, values []string) bool {
 }
 
 // ownExpr is the expression of a target over the exporter's own series. Each scrape of servermon_<target> is a
-// mean over --sample.window; the mean of the scrapes in the step is the step's mean, smoothed over one more window
-// (a window of 1m and a step of 1m: a triangle two steps wide, centred half a window earlier).
+// mean over --sample.window before it (but load1's, the latest read): the mean of the scrapes of a step, evaluated
+// half a window later (ownShift), is the step's mean, smoothed over one more window and centred on the step.
 func ownExpr(t *collector.Target, m mapping) string {
 	by := ""
 	if len(m.labels) > 0 {
@@ -93,9 +103,16 @@ func promDuration(d time.Duration) string {
 	return strconv.FormatInt(d.Milliseconds(), 10) + "ms"
 }
 
-// rangeFor is the range of the step's window in the source expressions: the step itself, or, where the series are
-// scraped less than twice a step, two scrape intervals and a second, so that every window holds two samples and a
-// rate exists (Prometheus' own default scrape interval is 1m, the default step too).
-func rangeFor(step, scrapeInterval time.Duration) time.Duration {
-	return max(step, 2*scrapeInterval+time.Second)
+// rangeFor is the range of the step's window in a source expression, evaluated 1 ms before the end of the step
+// (fetch). Over gauges (avg_over_time) it is the step, which holds the samples of [S, S + step), or a scrape
+// interval and a quarter where scrapes are further apart than that, so that every window holds a sample. Over
+// counters (rate, increase) it is a scrape interval and a quarter longer than the step: the window then also holds
+// the last sample before S, so that consecutive steps share their boundary samples and every increase between two
+// scrapes counts in exactly one step, none lost between two windows (a burst there would be missed by every step).
+func rangeFor(step, scrapeInterval time.Duration, counters bool) time.Duration {
+	slack := scrapeInterval + scrapeInterval/4
+	if counters {
+		return step + slack
+	}
+	return max(step, slack)
 }

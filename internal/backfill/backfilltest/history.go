@@ -126,6 +126,23 @@ func (m Model) Value(target string, t time.Time) float64 {
 	return math.NaN()
 }
 
+// NodeValue is what the exporter's definitions give from node_exporter's series scraped every interval for the
+// step starting at s: for a counter, the mean rate of the increases between the scrapes that end in [s, s + Step)
+// (each increase covers the interval before its scrape); for a gauge, the value of the step.
+func (m Model) NodeValue(target string, s time.Time, interval time.Duration) float64 {
+	switch target {
+	case "cpu_usage_ratio", "disk_utilization_ratio", "disk_read_bytes_per_second", "disk_write_bytes_per_second":
+		sum, n := 0.0, 0
+		for t := s.Truncate(interval); t.Before(s.Add(m.Step)); t = t.Add(interval) {
+			if !t.Before(s) {
+				sum, n = sum+m.Value(target, t.Add(-interval)), n+1
+			}
+		}
+		return sum / float64(n)
+	}
+	return m.Value(target, s)
+}
+
 // writer writes OpenMetrics samples in [lo, hi) (all when hi is zero), remembering the first error.
 type writer struct {
 	w      *bufio.Writer
@@ -195,7 +212,7 @@ func WriteNodeExporter(out io.Writer, m Model, from, to time.Time, interval time
 	inst := fmt.Sprintf(`instance="%s:9100",job="node"`, m.Host)
 	w.series("node_exporter_build_info", inst+`,version="1.5.0"`, from, to, interval, func(time.Time) float64 { return 1 })
 	for cpu := range CPUs {
-		skew := 0.1 * float64(2*cpu-1) // cpu0 less busy, cpu1 more: the host's share is the mean
+		skew := 0.05 * float64(2*cpu-1) // cpu0 less busy, cpu1 more: the host's share is the mean
 		busy := func(t time.Time) float64 { return min(1-Iowait, max(0, m.CPUBusy(t)+skew)) }
 		modes := map[string]func(time.Time) float64{
 			"user":    func(t time.Time) float64 { return 0.7 * busy(t) },
@@ -339,20 +356,23 @@ func WriteProc(dir string, m Model) error {
 }
 
 // OwnValue is what the exporter's own series give for the step starting at s when scraped every interval with
-// window means over window: the mean of the scrapes in [s, s + Step) of the window means before each.
+// window means over window: the mean of the window means scraped in [s + window/2, s + Step + window/2), whose
+// windows are centred in the step; for load1, the latest read, the mean of the scrapes in [s, s + Step).
 func (m Model) OwnValue(target string, s time.Time, interval, window time.Duration) float64 {
 	f := func(t time.Time) float64 { return m.Value(target, t) }
+	lo := s.Add(window / 2)
+	if target == "load1" {
+		lo = s
+	}
 	sum, n := 0.0, 0
-	for t := s.Truncate(interval); t.Before(s.Add(m.Step)); t = t.Add(interval) {
-		if t.Before(s) {
-			continue
+	for t := lo.Truncate(interval); t.Before(lo.Add(m.Step)); t = t.Add(interval) {
+		switch {
+		case t.Before(lo):
+		case target == "load1":
+			sum, n = sum+f(t.Add(-time.Second)), n+1
+		default:
+			sum, n = sum+windowMean(f, t, window), n+1
 		}
-		if target == "load1" {
-			sum += f(t.Add(-time.Second))
-		} else {
-			sum += windowMean(f, t, window)
-		}
-		n++
 	}
 	return sum / float64(n)
 }
