@@ -93,6 +93,7 @@ func testBackfillStack(t *testing.T, source string, write func(io.Writer, backfi
 		time.Sleep(250 * time.Millisecond)
 	}
 	body := scrape(t, addr)
+	lint(t, []byte(body)) // the backfill's families too
 	eta, _ := metricValue(body, `servermon_forecast_seconds_until_threshold{target="memory_usage_ratio",threshold="0.95"}`)
 	er, _ := metricValue(body, `servermon_forecast_error_ratio{target="cpu_usage_ratio",horizon="1h"}`)
 	took, _ := metricValue(body, "servermon_forecast_backfill_duration_seconds")

@@ -299,12 +299,10 @@ func (w *writer) end() error {
 // CreateBlocks turns an OpenMetrics file into Prometheus blocks in dataDir with promtool.
 func CreateBlocks(ctx context.Context, t testing.TB, promtool, file, dataDir string) {
 	t.Helper()
-	start := time.Now()
 	out, err := exec.CommandContext(ctx, promtool, "tsdb", "create-blocks-from", "openmetrics", file, dataDir).CombinedOutput()
 	if err != nil {
 		t.Fatalf("promtool tsdb create-blocks-from openmetrics: %v\n%s", err, out)
 	}
-	t.Logf("promtool created the blocks in %v", time.Since(start).Round(time.Millisecond))
 }
 
 // WriteHistory writes the history of [from, to) with write, in parts of a day, and makes blocks of each in
