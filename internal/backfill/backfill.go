@@ -35,8 +35,8 @@ import (
 const (
 	// DefaultTimeout is the deadline of the whole backfill, retries included.
 	DefaultTimeout = 2 * time.Minute
-	// DefaultMaxBytes caps the bytes of answers read: 8 days at 1m is about 0.4 MB of JSON per series.
-	DefaultMaxBytes = 64 << 20
+	// DefaultMaxBytes caps the bytes of answers read (docs/backfill.md).
+	DefaultMaxBytes = 128 << 20
 	// DefaultConcurrency is the most queries in flight at once.
 	DefaultConcurrency = 2
 )
