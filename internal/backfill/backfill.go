@@ -312,7 +312,13 @@ func (b *Backfiller) discover(ctx context.Context, from, end time.Time) (map[str
 		b.count(err)
 		return nil, err
 	}
-	b.logger.Info("sources of forecast history found", "servermon_scrape_interval", intervals[SourceServermon], "node_exporter_scrape_interval", intervals[SourceNode])
+	var found []any
+	for _, src := range []string{SourceServermon, SourceNode} {
+		if iv, ok := intervals[src]; ok {
+			found = append(found, src+"_scrape_interval", iv)
+		}
+	}
+	b.logger.Info("sources of forecast history found", found...)
 	return intervals, nil
 }
 
