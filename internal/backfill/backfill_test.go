@@ -182,3 +182,57 @@ func TestRealForecasterReadyAfterBackfill(t *testing.T) {
 		t.Errorf("%d series after the backfill", f.SeriesCount())
 	}
 }
+
+// TestOutageGapOnly: a forecaster that holds history up to two hours before its first live step (as restored from
+// a state file after an outage) gets only the gap, and its history then runs without a hole up to the live step.
+func TestOutageGapOnly(t *testing.T) {
+	var mu sync.Mutex
+	memoryFrom := math.Inf(1)
+	srv := httptest.NewServer(&fakeAPI{instances: []string{"testhost:9100"}, rangeAnswer: func(w http.ResponseWriter, r *http.Request, q rangeQuery) bool {
+		if strings.Contains(q.expr, "MemAvailable") {
+			mu.Lock()
+			memoryFrom = min(memoryFrom, q.start)
+			mu.Unlock()
+		}
+		return false
+	}})
+	defer srv.Close()
+	cfg := forecaster.Config{Step: testStep, History: testHistory, Horizons: []time.Duration{5 * time.Minute}, AnomalyThreshold: 4}
+	f, err := forecaster.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Hold()
+	live := time.Now().Truncate(testStep)
+	gap := live.Add(-2 * time.Hour)
+	old := make([]float64, 600)
+	for i := range old {
+		old[i] = 0.4
+	}
+	// The "state": ten hours of memory history ending where the outage began.
+	if _, err := f.Backfill(collector.TargetByName("memory_usage_ratio"), nil, nil, gap.Add(-600*testStep), old); err != nil {
+		t.Fatal(err)
+	}
+	feedOneSample(t, f)
+	b := newTestBackfiller(t, srv.URL, testSelector, testStep, testHistory, nil)
+	if err := runWithin(t, b, f, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range f.Views(1000) {
+		if v.Target.Name != "memory_usage_ratio" {
+			continue
+		}
+		if len(v.Observed) != 720 || !v.LastStep.Equal(live.Add(-testStep)) {
+			t.Errorf("memory holds %d steps up to %v, want 600 of state and 120 of the gap up to %v", len(v.Observed), v.LastStep, live.Add(-testStep))
+		}
+		if math.Abs(v.Observed[599]-0.4) > 1e-6 || math.Abs(v.Observed[600]-0.5) > 1e-6 {
+			t.Errorf("state and gap meet as %v, %v; want 0.4 then the backfilled 0.5", v.Observed[599], v.Observed[600])
+		}
+	}
+	if want := float64(gap.Add(testStep).UnixMilli()-1) / 1000; memoryFrom != want {
+		t.Errorf("memory asked for from %v, want the gap's first step's evaluation at %v", memoryFrom, want)
+	}
+	if got := metric(b, `servermon_forecast_backfill_samples_total{source="node_exporter"}`); got != 120+3*1440+3*1440 {
+		t.Errorf("%v steps loaded, want the gap of memory and a day of the other six targets", got)
+	}
+}
