@@ -366,11 +366,7 @@ func (b *Backfiller) load(ctx context.Context, f Forecaster, p *plan, end time.T
 	slices.Sort(keys)
 	total := 0
 	for _, k := range keys {
-		s := found[k]
-		if len(s.values) != steps {
-			continue
-		}
-		n, err := b.hand(f, p, s)
+		n, err := b.hand(f, p, found[k])
 		total += n
 		if err != nil {
 			return total, err

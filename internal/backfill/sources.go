@@ -22,8 +22,9 @@ type mapping struct {
 	// labels are the labels that tell the target's series apart, the forecaster's label names (nil for host-wide).
 	labels []string
 	// node is the node_exporter expression, "" when node_exporter has nothing that matches the exporter's
-	// definition. In it, $sel stands for the selector's matchers and $range for the range of the step (see
-	// rangeFor); it must give one series per label set of labels, evaluated at T for the step [T-step, T).
+	// definition. In it, $sel stands for the selector's matchers and $range for the range of the step's window
+	// (rangeFor); evaluated just before the end of a step (fetch), it must give one series per label set of
+	// labels.
 	node string
 	// counters says that the node expression takes rates of counters rather than means of gauges (rangeFor).
 	counters bool
