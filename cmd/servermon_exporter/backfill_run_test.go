@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/servermon/servermon_exporter/internal/backfill"
+	"github.com/servermon/servermon_exporter/internal/syncbuf"
 )
 
 // TestBackfillFlagErrors: a bad backfill flag is refused at start with a message naming it.
@@ -85,7 +86,7 @@ func TestStateUnwritableReportedAtStartAndExitStatus(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "notadir"), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	_, stop := runExporter(t, logs, "--forecast.state-file="+filepath.Join(dir, "notadir", "state"), "--forecast.state-interval=1h")
 	if !strings.Contains(logs.String(), "the forecast state cannot be saved") {
 		t.Errorf("unwritable state not reported at start:\n%s", logs)
@@ -94,7 +95,7 @@ func TestStateUnwritableReportedAtStartAndExitStatus(t *testing.T) {
 		t.Errorf("exit status %d after a failed final save, want 1\n%s", status, logs)
 	}
 
-	logs = &syncBuffer{}
+	logs = &syncbuf.Buffer{}
 	t.Setenv("STATE_DIRECTORY", "")
 	_, stop = runExporter(t, logs)
 	if status := stop(); status != 0 {
@@ -118,7 +119,7 @@ func TestFailedBackfillKeepsLiveForecasts(t *testing.T) {
 	}
 	closed := l.Addr().String()
 	l.Close()
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	start := time.Now()
 	addr, stop := runExporter(t, logs, "--sample.interval=100ms", "--sample.window=1s", "--collector.timeout=100ms",
 		"--forecast.step=100ms", "--forecast.history=1d", "--forecast.horizon=1s",

@@ -13,7 +13,7 @@ import (
 
 	"github.com/servermon/servermon_exporter/collector"
 	"github.com/servermon/servermon_exporter/internal/backfill/backfilltest"
-	"github.com/servermon/servermon_exporter/internal/testproc"
+	"github.com/servermon/servermon_exporter/internal/syncbuf"
 )
 
 // backfillDeadline is how soon after its start the exporter must serve trusted forecasts from 8 days of history
@@ -40,7 +40,7 @@ func TestBackfillFromOwnSeries(t *testing.T) {
 }
 
 func testBackfillStack(t *testing.T, source string, write func(io.Writer, backfilltest.Model, time.Time) error) {
-	promtool := testproc.RequireTool(t, "promtool")
+	promtool := backfilltest.Require(t, "promtool")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
@@ -51,7 +51,7 @@ func testBackfillStack(t *testing.T, source string, write func(io.Writer, backfi
 	from := m.End.Add(-history - time.Hour)
 	backfilltest.WriteHistory(ctx, t, promtool, dir, data, from, m.End, func(w io.Writer) error { return write(w, m, from) })
 	t.Logf("8 days of %s history written and made into blocks in %v", source, time.Since(genStart).Round(time.Millisecond))
-	prom, url := testproc.Prometheus(ctx, t, dir, data, "global: {}\n", "--storage.tsdb.retention.time=30d")
+	prom, url := backfilltest.Prometheus(ctx, t, dir, data, "global: {}\n", "--storage.tsdb.retention.time=30d")
 	proc := filepath.Join(dir, "proc")
 	if err := os.Mkdir(proc, 0o755); err != nil {
 		t.Fatal(err)
@@ -61,7 +61,7 @@ func testBackfillStack(t *testing.T, source string, write func(io.Writer, backfi
 	}
 
 	promCPU := promSelf(t, url, "process_cpu_seconds_total")
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	start := time.Now()
 	addr, stop := runExporter(t, logs, "--path.procfs="+proc, "--no-collector.pressure",
 		"--forecast.backfill.url="+url, `--forecast.backfill.selector=instance=~"testhost(:[0-9]+)?"`)

@@ -14,9 +14,9 @@ import (
 	"time"
 
 	"github.com/servermon/servermon_exporter/collector"
+	"github.com/servermon/servermon_exporter/internal/backfill/backfilltest"
 	"github.com/servermon/servermon_exporter/internal/exposition"
 	"github.com/servermon/servermon_exporter/internal/forecaster"
-	"github.com/servermon/servermon_exporter/internal/testproc"
 )
 
 // TestBackfilledMatchesLive runs, on this machine's /proc, the exporter's sampler and forecaster (serving its
@@ -26,7 +26,7 @@ import (
 // exporter's own numbers. The tolerances allow for what differs between the two: node_exporter's reads are scrape
 // times apart, not the exporter's 100 ms, and the exporter's own gauges are window means.
 func TestBackfilledMatchesLive(t *testing.T) {
-	nodeBin := testproc.RequireTool(t, "prometheus-node-exporter", "node_exporter")
+	nodeBin := backfilltest.Require(t, "prometheus-node-exporter", "node_exporter")
 	const (
 		step      = 2 * time.Second
 		steps     = 40
@@ -67,13 +67,13 @@ func TestBackfilledMatchesLive(t *testing.T) {
 	defer srv.Close()
 	ownAddr := l.Addr().String()
 
-	nodeAddr := testproc.FreeAddr(t)
-	node := testproc.Start(t, "node_exporter", dir, nodeBin, "--web.listen-address="+nodeAddr, "--collector.disable-defaults",
+	nodeAddr := backfilltest.FreeAddr(t)
+	node := backfilltest.Start(t, "node_exporter", dir, nodeBin, "--web.listen-address="+nodeAddr, "--collector.disable-defaults",
 		"--collector.cpu", "--collector.meminfo", "--collector.loadavg", "--collector.diskstats")
 	if err := node.WaitReady(ctx, "http://"+nodeAddr+"/metrics"); err != nil {
 		t.Fatal(err)
 	}
-	_, url := testproc.Prometheus(ctx, t, dir, filepath.Join(dir, "data"), fmt.Sprintf(`global:
+	_, url := backfilltest.Prometheus(ctx, t, dir, filepath.Join(dir, "data"), fmt.Sprintf(`global:
   scrape_interval: %[1]s
   scrape_timeout: %[1]s
 scrape_configs:

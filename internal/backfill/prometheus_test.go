@@ -12,7 +12,6 @@ import (
 
 	"github.com/servermon/servermon_exporter/collector"
 	"github.com/servermon/servermon_exporter/internal/backfill/backfilltest"
-	"github.com/servermon/servermon_exporter/internal/testproc"
 )
 
 func mustRegexp(s string) *regexp.Regexp { return regexp.MustCompile(s) }
@@ -21,13 +20,13 @@ func mustRegexp(s string) *regexp.Regexp { return regexp.MustCompile(s) }
 // promtool, and returns its URL.
 func syntheticPrometheus(t *testing.T, from, to time.Time, write func(io.Writer) error) string {
 	t.Helper()
-	promtool := testproc.RequireTool(t, "promtool")
+	promtool := backfilltest.Require(t, "promtool")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	backfilltest.WriteHistory(ctx, t, promtool, dir, data, from, to, write)
-	_, url := testproc.Prometheus(ctx, t, dir, data, "global: {}\n", "--storage.tsdb.retention.time=30d")
+	_, url := backfilltest.Prometheus(ctx, t, dir, data, "global: {}\n", "--storage.tsdb.retention.time=30d")
 	return url
 }
 

@@ -8,14 +8,19 @@ package backfilltest
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/servermon/servermon_exporter/internal/childproc"
+	"github.com/servermon/servermon_exporter/internal/fakeproc"
 )
 
 // Model is the host's behaviour. Every value is constant within a step of Step (aligned to the Unix epoch), so
@@ -331,26 +336,21 @@ func WriteHistory(ctx context.Context, t testing.TB, promtool, dir, dataDir stri
 	_ = os.Remove(path)
 }
 
-// WriteProc writes a fake /proc into dir whose values are the model's at End: memory and swap usage, load and an
-// idle sda. Its counters do not move, so the exporter's live CPU and disk steps stay missing or zero for the few
-// steps a test runs.
+// WriteProc writes a fake /proc into dir (internal/fakeproc) whose values are the model's at End: memory and swap
+// usage, load and an idle sda. Its counters do not move, so the exporter's live CPU and disk steps stay missing or
+// zero for the few steps a test runs.
 func WriteProc(dir string, m Model) error {
-	kb := func(b float64) int64 { return int64(b / 1024) }
-	mem := m.MemoryUsage(m.End.Add(-m.Step))
-	swap := m.SwapUsage(m.End.Add(-m.Step))
-	files := map[string]string{
-		"stat": "cpu  10000 0 3000 80000 1000 0 300 0 0 0\ncpu0 5000 0 1500 40000 500 0 150 0 0 0\ncpu1 5000 0 1500 40000 500 0 150 0 0 0\nintr 1\nctxt 1\n",
-		"meminfo": fmt.Sprintf("MemTotal: %d kB\nMemFree: %d kB\nMemAvailable: %d kB\nBuffers: 0 kB\nCached: 0 kB\nSwapTotal: %d kB\nSwapFree: %d kB\nSReclaimable: 0 kB\n",
-			kb(MemTotalBytes), kb((1-mem)*MemTotalBytes/2), kb((1-mem)*MemTotalBytes), kb(SwapTotalBytes), kb((1-swap)*SwapTotalBytes)),
-		"loadavg":   fmt.Sprintf("%.2f 0.40 0.30 1/200 4321\n", m.Load1(m.End.Add(-m.Step))),
-		"diskstats": "   8       0 sda 1000 10 80000 2000 500 20 40000 5000 0 3000 7000 40 2 8000 100 10 5\n",
+	tree, err := fakeproc.New(dir, fakeproc.Machine{CPUs: CPUs, MemTotal: MemTotalBytes / 1024, SwapTotal: SwapTotalBytes / 1024,
+		Disks: []fakeproc.Disk{{Major: 8, Name: Disk, Reads: 1000, ReadSectors: 80000, IOMs: 3000}}})
+	if err != nil {
+		return err
 	}
-	for name, content := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
+	last := m.End.Add(-m.Step)
+	tree.Mem.MemAvailable = uint64((1 - m.MemoryUsage(last)) * MemTotalBytes / 1024)
+	tree.Mem.MemFree = tree.Mem.MemAvailable / 2
+	tree.Mem.SwapFree = uint64((1 - m.SwapUsage(last)) * SwapTotalBytes / 1024)
+	tree.Load.Load = [3]float64{m.Load1(last), 0.4, 0.3}
+	return errors.Join(tree.Write(), tree.Close())
 }
 
 // OwnValue is what the exporter's own series give for the step starting at s when scraped every interval with
@@ -373,4 +373,66 @@ func (m Model) OwnValue(target string, s time.Time, interval, window time.Durati
 		}
 	}
 	return sum / float64(n)
+}
+
+// Require finds one of the names of a program the tests need in PATH, failing (never skipping) with the way to
+// install it: .ci/deps installs every one.
+func Require(t testing.TB, names ...string) string {
+	t.Helper()
+	for _, n := range names {
+		if p, err := exec.LookPath(n); err == nil {
+			return p
+		}
+	}
+	t.Fatalf("none of %v found in PATH: the backfill's tests need Debian's prometheus and prometheus-node-exporter; "+
+		"run .ci/deps (or make deps)", names)
+	return ""
+}
+
+// Start starts bin in dir as a child process (internal/childproc) with its output in dir/<name>.log, and stops it
+// when the test ends.
+func Start(t testing.TB, name, dir, bin string, args ...string) *childproc.Process {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	p, err := childproc.Start(name, cmd, filepath.Join(dir, name+".log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if _, err := p.Stop(10 * time.Second); errors.Is(err, childproc.ErrKilled) {
+			t.Log(err)
+		}
+	})
+	return p
+}
+
+// FreeAddr returns a loopback address with a port that was free a moment ago.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// Prometheus starts Debian's prometheus with config (YAML, written to dir/prometheus.yml) and its storage in
+// dataDir, on a free loopback port, and waits until it is ready. It returns the process and its base URL.
+func Prometheus(ctx context.Context, t testing.TB, dir, dataDir, config string, args ...string) (*childproc.Process, string) {
+	t.Helper()
+	bin := Require(t, "prometheus")
+	path := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(path, []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := FreeAddr(t)
+	p := Start(t, "prometheus", dir, bin, append([]string{"--config.file=" + path, "--storage.tsdb.path=" + dataDir,
+		"--web.listen-address=" + addr}, args...)...)
+	url := "http://" + addr
+	if err := p.WaitReady(ctx, url+"/-/ready"); err != nil {
+		t.Fatalf("%v\n%s", err, p.LogTail(30))
+	}
+	return p, url
 }
