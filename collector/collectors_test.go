@@ -2,6 +2,7 @@ package collector
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -177,5 +178,32 @@ func TestCollectorTable(t *testing.T) {
 			t.Errorf("target %+v: duplicate name, no title, bad bounds or threshold", tg)
 		}
 		names[tg.Name] = true
+	}
+}
+
+// TestThresholdFlags: targets sharing a threshold flag share its default, and every flag and group is listed once.
+func TestThresholdFlags(t *testing.T) {
+	seen := map[string]bool{}
+	for _, f := range ThresholdFlags() {
+		if seen[f.Name] || len(f.Targets) == 0 || !(f.Default > 0 && f.Default <= 1) {
+			t.Errorf("threshold flag %+v: listed twice, without targets or with a bad default", f)
+		}
+		seen[f.Name] = true
+		for _, name := range f.Targets {
+			if tg := TargetByName(name); tg.ThresholdFlag != f.Name || tg.ThresholdDefault != f.Default {
+				t.Errorf("target %s: flag %q default %v, listed under %q with %v", name, tg.ThresholdFlag, tg.ThresholdDefault, f.Name, f.Default)
+			}
+		}
+	}
+	for _, tg := range Targets() {
+		if tg.ThresholdFlag != "" && !seen[tg.ThresholdFlag] {
+			t.Errorf("target %s's flag %q is not listed", tg.Name, tg.ThresholdFlag)
+		}
+	}
+	groups := SeriesGroups()
+	for i, g := range groups {
+		if slices.Contains(groups[i+1:], g) || g.DefaultMax <= 0 {
+			t.Errorf("series group %+v listed twice or without a default cap", g)
+		}
 	}
 }

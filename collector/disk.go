@@ -75,12 +75,8 @@ type DiskConfig struct {
 	Exclude *regexp.Regexp
 }
 
-func (c DiskConfig) wants(device string) bool {
-	if c.Include != nil && !c.Include.MatchString(device) {
-		return false
-	}
-	return c.Exclude == nil || !c.Exclude.MatchString(device)
-}
+// Wants reports whether the filters keep device.
+func (c DiskConfig) Wants(device string) bool { return matches(c.Include, c.Exclude, device) }
 
 type diskGauges struct {
 	readBytes, writeBytes, reads, writes, readAwait, writeAwait, queue, util *Gauge
@@ -136,7 +132,7 @@ func (d *diskSource) Read(now time.Duration) error {
 		dev, ok := d.devices[string(l.name)]
 		if !ok {
 			name := string(l.name)
-			dev = &diskDevice{name: name, wanted: d.cfg.wants(name)}
+			dev = &diskDevice{name: name, wanted: d.cfg.Wants(name)}
 			d.devices[name] = dev
 		}
 		// A device listed twice keeps its last line, as a map keyed by name would.

@@ -86,7 +86,8 @@ type FilesystemConfig struct {
 	Logger *slog.Logger
 }
 
-func (c *FilesystemConfig) wants(mountpoint, fstype string) bool {
+// Wants reports whether the filters keep a mount of fstype at mountpoint.
+func (c *FilesystemConfig) Wants(mountpoint, fstype string) bool {
 	return matches(c.MountPointsInclude, c.MountPointsExclude, mountpoint) && matches(c.FSTypesInclude, c.FSTypesExclude, fstype)
 }
 
@@ -372,7 +373,7 @@ func (s *filesystemSource) rebuild() error {
 	kept := 0
 	for i := range entries {
 		e := &entries[i]
-		if e.wanted = s.cfg.wants(e.labels[1], e.labels[2]); !e.wanted {
+		if e.wanted = s.cfg.Wants(e.labels[1], e.labels[2]); !e.wanted {
 			continue
 		}
 		if m := s.mounts[e.labels[1]]; m != nil && m.labels == e.labels && m.path == e.path {

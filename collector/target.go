@@ -1,5 +1,7 @@
 package collector
 
+import "slices"
+
 // Target declares a gauge family as a forecast target. The forecaster keeps one forecast series per gauge of the
 // family: one for a host-wide family, one per label set (a disk, a mount) otherwise. Each target is declared once,
 // next to the family it forecasts; the forecaster, the flags, the state file and the docs read it from Targets.
@@ -48,4 +50,42 @@ func TargetByName(name string) *Target {
 		}
 	}
 	return nil
+}
+
+// ThresholdFlag is one --forecast.threshold.<Name> flag: the targets whose time until threshold it sets, and its
+// default.
+type ThresholdFlag struct {
+	Name    string
+	Targets []string
+	Default float64
+}
+
+// ThresholdFlags returns the threshold flags of the targets, once each, in target order. Targets sharing a flag
+// share its default (TestThresholdFlags).
+func ThresholdFlags() []ThresholdFlag {
+	var flags []ThresholdFlag
+	index := map[string]int{}
+	for _, t := range Targets() {
+		if t.ThresholdFlag == "" {
+			continue
+		}
+		i, ok := index[t.ThresholdFlag]
+		if !ok {
+			i, index[t.ThresholdFlag] = len(flags), len(flags)
+			flags = append(flags, ThresholdFlag{Name: t.ThresholdFlag, Default: t.ThresholdDefault})
+		}
+		flags[i].Targets = append(flags[i].Targets, t.Name)
+	}
+	return flags
+}
+
+// SeriesGroups returns the groups of the per-device targets, once each, in target order.
+func SeriesGroups() []*SeriesGroup {
+	var groups []*SeriesGroup
+	for _, t := range Targets() {
+		if t.Group != nil && !slices.Contains(groups, t.Group) {
+			groups = append(groups, t.Group)
+		}
+	}
+	return groups
 }

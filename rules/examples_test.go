@@ -19,6 +19,8 @@ import (
 
 	"github.com/prometheus/exporter-toolkit/web"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/servermon/servermon_exporter/internal/statefile"
 )
 
 const examplesDir = "../examples"
@@ -208,8 +210,13 @@ func TestExampleSystemdUnit(t *testing.T) {
 			t.Errorf("%s=%s missing (have %q)", key, want, settings[key])
 		}
 	}
-	if execStart := strings.Join(settings["ExecStart"], " "); !strings.Contains(execStart, "--forecast.state-file=/var/lib/servermon_exporter/state") {
-		t.Errorf("ExecStart %q does not keep the state in the StateDirectory", execStart)
+	// The exporter keeps its state in $STATE_DIRECTORY, which StateDirectory= sets, unless told otherwise.
+	if execStart := strings.Join(settings["ExecStart"], " "); strings.Contains(execStart, "--forecast.state-file") {
+		t.Errorf("ExecStart %q moves the state out of the StateDirectory default", execStart)
+	}
+	t.Setenv("STATE_DIRECTORY", "/var/lib/"+settings["StateDirectory"][0])
+	if path, ok := statefile.DefaultPath(); !ok || filepath.Dir(path) != "/var/lib/servermon_exporter" {
+		t.Errorf("state file %q (%v) under the unit's StateDirectory", path, ok)
 	}
 	if len(settings["ProcSubset"]) > 0 {
 		t.Error("ProcSubset= hides /proc/stat and friends from the exporter")

@@ -75,9 +75,9 @@ func TestReadmeListsEveryFlag(t *testing.T) {
 			t.Errorf("the README lists --%s, which the exporter does not have", f)
 		}
 	}
-	for flag, targets := range thresholdFlags() {
-		if got, want := defaults["forecast.threshold."+flag], strconv.FormatFloat(targets.def, 'g', -1, 64); got != want {
-			t.Errorf("README gives --forecast.threshold.%s a default of %q, the registry %s", flag, got, want)
+	for _, th := range collector.ThresholdFlags() {
+		if got, want := defaults["forecast.threshold."+th.Name], strconv.FormatFloat(th.Default, 'g', -1, 64); got != want {
+			t.Errorf("README gives --forecast.threshold.%s a default of %q, the registry %s", th.Name, got, want)
 		}
 	}
 }

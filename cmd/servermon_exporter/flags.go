@@ -20,8 +20,10 @@ import (
 
 	"github.com/servermon/servermon_exporter/collector"
 	"github.com/servermon/servermon_exporter/forecast"
+	"github.com/servermon/servermon_exporter/internal/backfill"
 	"github.com/servermon/servermon_exporter/internal/flagvalue"
 	"github.com/servermon/servermon_exporter/internal/forecaster"
+	"github.com/servermon/servermon_exporter/internal/statefile"
 )
 
 // defaultListenAddress uses port 9843, unallocated on Prometheus' default port allocation list when chosen.
@@ -48,6 +50,8 @@ type forecastConfig struct {
 	forecaster.Config
 	stateFile     string
 	stateInterval time.Duration
+	// backfill loads history from Prometheus at start when its URL is set.
+	backfill backfill.Config
 }
 
 // errExit means the flags asked for help or the version, which have been printed.
@@ -126,19 +130,28 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	app.GetFlag("forecast.history").IsSetByUser(&historySet)
 	horizons := app.Flag("forecast.horizon", "Forecast horizon, a multiple of --forecast.step; repeat the flag for several.").Default("5m", "1h", "6h", "24h").IsSetByUser(&horizonsSet).Strings()
 	f.Thresholds = map[string]float64{}
-	for flag, targets := range thresholdFlags() {
-		float("forecast.threshold."+flag, "Threshold of "+strings.Join(targets.names, ", ")+" for servermon_forecast_seconds_until_threshold, a ratio in (0, 1].",
-			strconv.FormatFloat(targets.def, 'g', -1, 64), func(v float64) { f.Thresholds[flag] = v })
+	for _, th := range collector.ThresholdFlags() {
+		float("forecast.threshold."+th.Name, "Threshold of "+strings.Join(th.Targets, ", ")+" for servermon_forecast_seconds_until_threshold, a ratio in (0, 1].",
+			strconv.FormatFloat(th.Default, 'g', -1, 64), func(v float64) { f.Thresholds[th.Name] = v })
 	}
 	float("forecast.anomaly-threshold", "Anomaly score above which servermon_anomalous is 1.", strconv.FormatFloat(forecast.DefaultAnomalyThreshold, 'g', -1, 64),
 		func(v float64) { f.AnomalyThreshold = v })
 	f.MaxSeries = map[string]int{}
-	for _, g := range seriesGroups() {
+	for _, g := range collector.SeriesGroups() {
 		value("forecast.max-"+g.Name+"-series", "Most per-"+g.Name+" series forecast ("+g.Per+"; the rest are observed but not forecast); 0 means no limit.", strconv.Itoa(g.DefaultMax),
 			func(s string) error { return setCount(s, f.MaxSeries, g.Name) })
 	}
-	app.Flag("forecast.state-file", "File in which forecast history and model state survive restarts (off when empty).").Default("").StringVar(&f.stateFile)
+	var stateSet bool
+	app.Flag("forecast.state-file", "File in which forecast history and model state survive restarts; by default "+statefile.DefaultName+" in $STATE_DIRECTORY when systemd sets it (StateDirectory=), off otherwise.").Default("").IsSetByUser(&stateSet).StringVar(&f.stateFile)
 	duration("forecast.state-interval", "Interval between two saves of the state file (it is also saved on shutdown).", "5m", &f.stateInterval)
+	bf := &f.backfill
+	value("forecast.backfill.url", "Base URL of a Prometheus-compatible query API (Prometheus, Thanos Query, Mimir, VictoriaMetrics) to load forecast history from at start; off when empty.", "",
+		func(s string) error { bf.URL = s; return backfill.CheckURL(s) })
+	value("forecast.backfill.selector", `Label matchers of this host's series in Prometheus, e.g. instance="web1:9100"; by default instance=~"<hostname>(:[0-9]+)?".`, "",
+		func(s string) (err error) { bf.Selector, err = backfill.SelectorOrDefault(s, false); return err })
+	value("forecast.backfill.config", "File of HTTP client settings for the backfill (basic_auth, authorization, bearer token file, tls_config, proxy), in Prometheus' format.", "",
+		func(s string) (err error) { bf.HTTP, err = backfill.LoadHTTPConfig(s); return err })
+	duration("forecast.backfill.timeout", "Deadline of the whole backfill, retries included; forecasting goes on from live samples after it.", backfill.DefaultTimeout.String(), &bf.Timeout)
 	promslogflag.AddFlags(app, &cfg.log)
 
 	_, err := app.Parse(args)
@@ -147,6 +160,14 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if path, ok := statefile.DefaultPath(); ok && !stateSet {
+		f.stateFile = path
+	}
+	if bf.URL != "" && bf.Selector == "" {
+		if bf.Selector, err = backfill.SelectorOrDefault("", true); err != nil {
+			return nil, flagError("forecast.backfill.selector", "", err)
+		}
 	}
 	for name, on := range enabled {
 		cfg.collectors[name] = *on
@@ -222,47 +243,6 @@ func (c *config) validate(d defaulted) error {
 		return fmt.Errorf("--forecast.step, --forecast.history, --forecast.horizon: %w", err)
 	}
 	return nil
-}
-
-// thresholdTargets are the targets sharing one --forecast.threshold flag, and its default.
-type thresholdTargets struct {
-	names []string
-	def   float64
-}
-
-// thresholdFlags returns the targets of every --forecast.threshold flag, by the flag's name.
-func thresholdFlags() map[string]*thresholdTargets {
-	flags := map[string]*thresholdTargets{}
-	for _, t := range collector.Targets() {
-		if t.ThresholdFlag == "" {
-			continue
-		}
-		if flags[t.ThresholdFlag] == nil {
-			flags[t.ThresholdFlag] = &thresholdTargets{def: t.ThresholdDefault}
-		}
-		flags[t.ThresholdFlag].names = append(flags[t.ThresholdFlag].names, t.Name)
-	}
-	return flags
-}
-
-// seriesGroups returns the groups of the per-device targets, once each, in target order.
-func seriesGroups() []*collector.SeriesGroup {
-	var groups []*collector.SeriesGroup
-	for _, t := range collector.Targets() {
-		if t.Group != nil && !containsGroup(groups, t.Group) {
-			groups = append(groups, t.Group)
-		}
-	}
-	return groups
-}
-
-func containsGroup(groups []*collector.SeriesGroup, g *collector.SeriesGroup) bool {
-	for _, x := range groups {
-		if x == g {
-			return true
-		}
-	}
-	return false
 }
 
 // setCount parses a non-negative count into m[key].

@@ -53,6 +53,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	}
 	defer exp.close()
 	exp.loadState()
+	exp.holdForBackfill()
 
 	mux, err := newMux(cfg, exp)
 	if err != nil {
@@ -64,6 +65,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	sampleCtx, stopSampling := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { exp.sampler.Run(sampleCtx) })
+	wg.Go(func() { exp.runBackfill(sampleCtx) })
 	if exp.keeper != nil {
 		wg.Go(func() { exp.keeper.Run(sampleCtx, cfg.forecast.stateInterval) })
 	}

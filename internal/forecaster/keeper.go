@@ -50,6 +50,10 @@ func (k *Keeper) Load() LoadReport {
 	return report
 }
 
+// CheckWritable reports whether the state file can be saved, so that a path that cannot be written is reported at
+// start rather than at the first save.
+func (k *Keeper) CheckWritable() error { return k.file.CheckWritable() }
+
 // Save writes the state file. A failure is logged, counted and returned; the previous file stays.
 func (k *Keeper) Save() error {
 	payload, err := k.f.MarshalState()

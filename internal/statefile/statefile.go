@@ -68,6 +68,20 @@ type File struct {
 	mu    sync.Mutex
 }
 
+// DefaultName is the state file's name in the directory systemd gives the service (StateDirectory=).
+const DefaultName = "forecast.state"
+
+// DefaultPath returns DefaultName in the service's state directory when systemd sets $STATE_DIRECTORY: a
+// directory of the service's own that survives restarts, so safe to keep the state in without being asked. Of
+// several directories (a colon-separated list) it takes the first, as systemd lists them in the unit's order.
+func DefaultPath() (string, bool) {
+	dir, _, _ := strings.Cut(os.Getenv("STATE_DIRECTORY"), ":")
+	if dir == "" {
+		return "", false
+	}
+	return filepath.Join(dir, DefaultName), true
+}
+
 // New returns the state file at path; the clock's wall time stamps saves and
 // judges whether a saved-at lies in the future.
 func New(path string, c clock.Clock) *File {
