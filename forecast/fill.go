@@ -27,6 +27,12 @@ const (
 	MaxFillSteps = 1 << 20
 	// fillAbrupt: an increment further than fillAbrupt·σ_Δ from the trend's is abrupt.
 	fillAbrupt = 5
+	// fillRunZ: a run of abrupt increments lasts while the mean of Δ − b over its newest few steps is beyond
+	// fillRunZ·σ_Δ in its direction.
+	fillRunZ = 2
+	// fillRunDecay: a run also ends when that mean has fallen below fillRunDecay times its largest value (after a
+	// step it decays geometrically; along a ramp it stays).
+	fillRunDecay = 0.1
 	// fillNoiseWarm increments are needed before any is called abrupt.
 	fillNoiseWarm = 30
 	// fillDrops is how many recent cleanups the sawtooth logic remembers.
@@ -117,9 +123,11 @@ type fillDrop struct {
 //
 // Steps. With Δ_t = y_t − y_{t−1} and b the current trend per step, an increment is abrupt when
 // |Δ_t − b| > 5·σ_Δ, σ_Δ = 1.2533 × the mean of min(|Δ − b|, 5·σ_Δ) over about a day (a clipped mean absolute
-// deviation, ≈ the standard deviation for Gaussian increments). A run of abrupt increments of one sign (allowing
-// pauses of a few steps, max(2, 3 min/Step)) that ends within MaxShiftDuration and moves the value by
-// |y_end − y_start − b·L| ≥ MinShift is a step: a file written or deleted at once, a resize. It is taken out of the
+// deviation, ≈ the standard deviation for Gaussian increments). A run starts at an abrupt increment and lasts while
+// the exponentially weighted mean of Δ − b over it (weight 1/q per step, q = max(2, 3 min/Step)) stays beyond
+// 2·σ_Δ and beyond a tenth of its largest value in the run's direction, so a ramp whose increments are only now and
+// then abrupt is one run, not many steps; an abrupt increment of the other sign ends it. A run that ends within MaxShiftDuration and moves the value
+// by |y_end − y_start − b·L| ≥ MinShift is a step: a file written or deleted at once, a resize. It is taken out of the
 // trend: the trend models see the compensated series ỹ = y − J, J the sum of the steps so far. While a run lasts the
 // trend models are fed the extrapolation ỹ + b·j, so a burst of writes does not move the trend before it is known
 // to be one. A run that lasts longer than MaxShiftDuration is a change of trend (a fill starting or stopping at a
@@ -161,10 +169,10 @@ type Fill struct {
 	cfg                    FillConfig
 	stepNs                 int64
 	win, recent, maxRun    int
-	quiet                  int // pause tolerated inside a run, in steps
+	quiet                  int // memory of a run's mean deviation, in steps
 	noiseMemory, varMemory float64
 
-	hist ring // ỹ, the compensated series
+	hist ring // ỹ, the compensated series: Window + 1 values
 	// wins are the trend windows, shortest (RecentWindow) first, each twice the previous, the last Window.
 	wins []fillWindow
 
@@ -177,13 +185,15 @@ type Fill struct {
 	incMean float64 // clipped mean |Δ − b|
 
 	// The run of abrupt increments in progress (runLen = 0: none).
-	runLen, runQuiet, runSign int
-	runB                      float64 // trend per step when it started
-	runBase                   float64 // ỹ before it
-	runY0                     float64 // y before it
-	runComp                   float64 // J before it
-	runLevel                  float64 // ℓ before it
-	runBuf                    []float64
+	runLen, runSign int
+	runMean         float64 // exponentially weighted mean of Δ − b over the run
+	runPeak         float64 // largest runSign·runMean so far
+	runB            float64 // trend per step when it started
+	runBase         float64 // ỹ before it
+	runY0           float64 // y before it
+	runComp         float64 // J before it
+	runLevel        float64 // ℓ before it
+	runBuf          []float64
 
 	drops     [fillDrops]fillDrop
 	nDrops    int // valid entries, newest at (dropPos−1) mod fillDrops
@@ -207,7 +217,7 @@ func NewFill(cfg FillConfig) (*Fill, error) {
 	f.quiet = max(2, int(3*time.Minute/cfg.Step))
 	day := float64(24 * time.Hour / cfg.Step)
 	f.noiseMemory, f.varMemory = max(day, 100), max(day, 100)
-	f.hist = newRing(f.win)
+	f.hist = newRing(f.win + 1) // the longest window slides in O(1) only if the value leaving it is still held
 	for w := f.recent; ; w *= 2 {
 		w = min(w, f.win)
 		f.wins = append(f.wins, fillWindow{ols: olsWindow{w: w}, past: make([]float32, w)})
@@ -231,7 +241,7 @@ func (f *Fill) resetTrend() {
 		w.pos, w.n, w.v, w.vN = 0, 0, 0, 0
 	}
 	f.has, f.lastIdx, f.lastY, f.comp, f.steps, f.incN, f.incMean = false, 0, 0, 0, 0, 0, 0
-	f.runLen, f.runQuiet, f.runSign = 0, 0, 0
+	f.runLen, f.runMean, f.runSign = 0, 0, 0
 	f.runBuf = f.runBuf[:0]
 }
 
@@ -401,7 +411,7 @@ func (f *Fill) step(idx int64, y float64) {
 	}
 	if f.runLen == 0 && abrupt {
 		f.runSign, f.runB, f.runBase, f.runY0, f.runComp, f.runLevel = sign, b, f.hist.back(0), f.lastY, f.comp, f.level()
-		f.runQuiet = 0
+		f.runMean, f.runPeak = dev, math.Abs(dev)
 	}
 	f.lastIdx, f.lastY = idx, y
 	if f.runLen == 0 && !abrupt {
@@ -411,10 +421,9 @@ func (f *Fill) step(idx int64, y float64) {
 	// Inside a run: hold the trend models on the extrapolation until the run is classified.
 	f.runLen++
 	f.runBuf = append(f.runBuf, y)
-	if abrupt {
-		f.runQuiet = 0
-	} else {
-		f.runQuiet++
+	if f.runLen > 1 {
+		f.runMean += (dev - f.runMean) / float64(f.quiet)
+		f.runPeak = max(f.runPeak, float64(f.runSign)*f.runMean)
 	}
 	hold := f.runBase + f.runB*float64(f.runLen)
 	f.comp = y - hold
@@ -422,7 +431,7 @@ func (f *Fill) step(idx int64, y float64) {
 	switch {
 	case f.runLen > f.maxRun:
 		f.changeTrend()
-	case f.runQuiet > f.quiet:
+	case float64(f.runSign)*f.runMean < max(fillRunZ*f.sigma(), fillRunDecay*f.runPeak):
 		f.endRun()
 	}
 }
@@ -441,7 +450,7 @@ func (f *Fill) endRun() {
 	} else {
 		f.rewrite()
 	}
-	f.runLen, f.runQuiet, f.runSign = 0, 0, 0
+	f.runLen, f.runMean, f.runSign = 0, 0, 0
 	f.runBuf = f.runBuf[:0]
 }
 
@@ -456,7 +465,7 @@ func (f *Fill) changeTrend() {
 	for i := range f.wins {
 		f.wins[i].restart(&f.hist, n+1)
 	}
-	f.runLen, f.runQuiet, f.runSign = 0, 0, 0
+	f.runLen, f.runMean, f.runSign = 0, 0, 0
 	f.runBuf = f.runBuf[:0]
 }
 

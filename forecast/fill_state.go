@@ -138,7 +138,8 @@ func (f *Fill) MarshalBinary() ([]byte, error) {
 	w.f64(f.incMean)
 
 	w.i64(int64(f.runLen))
-	w.i64(int64(f.runQuiet))
+	w.f64(f.runMean)
+	w.f64(f.runPeak)
 	w.i64(int64(f.runSign))
 	for _, v := range []float64{f.runB, f.runBase, f.runY0, f.runComp, f.runLevel} {
 		w.f64(v)
@@ -230,7 +231,7 @@ func (f *Fill) UnmarshalBinary(b []byte) error {
 	}
 
 	t.runLen = r.count("run length", t.maxRun)
-	t.runQuiet = r.count("run pause", t.quiet)
+	t.runMean, t.runPeak = r.f64("run mean"), r.f64("run peak")
 	t.runSign = int(r.in("run sign", -1, 1))
 	t.runB, t.runBase, t.runY0 = r.f64("run trend"), r.f64("run base"), r.f64("run start")
 	t.runComp, t.runLevel = r.f64("run compensation"), r.f64("run level")
@@ -241,7 +242,7 @@ func (f *Fill) UnmarshalBinary(b []byte) error {
 		t.runBuf = append(t.runBuf, r.f64("run value"))
 	}
 
-	n := r.count("history length", t.win)
+	n := r.count("history length", len(t.hist.buf))
 	if r.err == nil && n > len(r.b)/4 {
 		r.fail("truncated reading the history")
 	}

@@ -99,7 +99,7 @@ func TestFillUnmarshalRejects(t *testing.T) {
 	}
 	// A valid checksum over a wrong value must still be refused: a run sign of 5.
 	c := bytes.Clone(state)
-	off := 4 + 2 + 8 + 3*4 + 7*8 + 2*8 // magic, version, step, windows; scalars; run length and pause
+	off := 4 + 2 + 8 + 3*4 + 7*8 + 3*8 // magic, version, step, windows; scalars; run length, mean and peak
 	binary.LittleEndian.PutUint64(c[off:], 5)
 	binary.LittleEndian.PutUint32(c[len(c)-4:], crc32.ChecksumIEEE(c[:len(c)-4]))
 	if err := b.UnmarshalBinary(c); !errors.Is(err, ErrFillState) {
