@@ -164,7 +164,7 @@ type fillDrop struct {
 // Cost: O(1) per step (amortised: a run that turns out not to be a step rewrites its at most
 // MaxShiftDuration/Step values and recomputes the windows' sums once), no allocations after NewFill
 // (BenchmarkFillPush). Memory: 4 bytes per step of Window (history) and of each trend window (slope history), plus
-// 8 per step of MaxShiftDuration: about 7 KiB at the defaults and a 1 m step.
+// 8 per step of MaxShiftDuration: about 5.5 KiB at the defaults and a 1 m step.
 type Fill struct {
 	cfg                    FillConfig
 	stepNs                 int64

@@ -114,8 +114,8 @@ func (r *fillReader) in(what string, lo, hi int64) int64 {
 // count reads a non-negative integer that must be at most maxN.
 func (r *fillReader) count(what string, maxN int) int { return int(r.in(what, 0, int64(maxN))) }
 
-// MarshalBinary encodes the estimator's whole state (about 4 bytes per step of Window and RecentWindow·(2^k)
-// for the trend windows' slope histories: 6.3 KiB at the defaults and a 1 m step).
+// MarshalBinary encodes the estimator's whole state (about 4 bytes per step of Window and of each trend window,
+// for its slope history: 5 KiB at the defaults and a 1 m step).
 func (f *Fill) MarshalBinary() ([]byte, error) {
 	n := 64 + 4*f.hist.n + 8*len(f.runBuf) + 24*fillDrops + 64
 	for i := range f.wins {
