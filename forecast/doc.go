@@ -19,4 +19,8 @@
 // back to naive where nothing beats it, and sets the intervals from the recorded errors of the published forecasts,
 // normalised by the series' local volatility, with an online quantile tracker. docs/forecasting.md describes the
 // method, its cost and its measured accuracy.
+//
+// For a filling resource (a filesystem's space or inodes) a Fill, fed the same steps, estimates the time until a
+// threshold from the series' trend with steps, cleanup cycles and resizes left out; its SecondsUntil replaces the
+// Series' for such targets. Series.Rescale, Fill.Rescale and Resampler.Rescale carry all three through a resize.
 package forecast

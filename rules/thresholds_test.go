@@ -91,13 +91,14 @@ func TestThresholdTableMatchesRules(t *testing.T) {
 }
 
 // TestTrustGate checks that every rule reading raw forecast ETAs or anomaly
-// flags is gated by both fragments of the gate table, joined per target.
+// flags is gated by both fragments of the gate table, joined per target and
+// per mount (two mounts of one device must not borrow each other's gate).
 func TestTrustGate(t *testing.T) {
 	rows := markdownTables(t)["Gate"]
 	if len(rows) != 2 {
 		t.Fatalf("gate table (header 'Gate') has %d rows, want 2", len(rows))
 	}
-	const join = "and on (job, instance, target, device) "
+	const join = "and on (job, instance, target, device, mountpoint) "
 	var gates, historyGate []string
 	for _, row := range rows {
 		gates = append(gates, join+row[1])
@@ -127,9 +128,10 @@ func TestTrustGate(t *testing.T) {
 			}
 		}
 	}
-	// Memory x2, swap x2, CPU, disk, anomaly, worse-than-naive, and the
-	// records reading ETAs and anomalies: the gate must not silently vanish.
-	if gated < 10 {
+	// Memory x2, swap x2, CPU, disk, filesystem x2, anomaly, worse-than-naive,
+	// and the records reading ETAs and anomalies: the gate must not silently
+	// vanish.
+	if gated < 12 {
 		t.Errorf("only %d rules are trust-gated; expected every forecast rule", gated)
 	}
 }
