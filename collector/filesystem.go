@@ -39,8 +39,8 @@ var filesystemLabels = []string{"device", "mountpoint", "fstype"}
 // The per-mount forecast targets, two series a mount.
 var (
 	filesystemGroup        = &SeriesGroup{Name: "filesystem", DefaultMax: 64, Per: "2 per mount"}
-	filesystemUsageTarget  = &Target{Name: "filesystem_usage_ratio", Title: "Filesystem usage", Max: 1, ThresholdFlag: "filesystem", ThresholdDefault: 0.95, Group: filesystemGroup}
-	filesystemInodesTarget = &Target{Name: "filesystem_inodes_usage_ratio", Title: "Filesystem inode usage", Max: 1, ThresholdFlag: "filesystem", ThresholdDefault: 0.95, Group: filesystemGroup}
+	filesystemUsageTarget  = &Target{Name: "filesystem_usage_ratio", Title: "Filesystem usage", Max: 1, ThresholdFlag: "filesystem", ThresholdDefault: 0.95, Group: filesystemGroup, Fill: true}
+	filesystemInodesTarget = &Target{Name: "filesystem_inodes_usage_ratio", Title: "Filesystem inode usage", Max: 1, ThresholdFlag: "filesystem", ThresholdDefault: 0.95, Group: filesystemGroup, Fill: true}
 )
 
 // The filesystem families show each mount's latest statfs, as df does: space is a level, not a rate, and the
@@ -109,6 +109,8 @@ const (
 type fsValues struct {
 	size, avail, usage, inodes float64
 	hasUsage, hasInodes        bool
+	// usable (used + avail) and files are what the usage and inode ratios are shares of: their capacities.
+	usable, files float64
 }
 
 // statfsValues computes df's numbers from a statfs answer (coreutils df.c, gnulib fsusage.c): sizes in units of
@@ -127,11 +129,11 @@ func statfsValues(st *syscall.Statfs_t) fsValues {
 	if blocks > free {
 		used = float64((blocks - free) * unit)
 	}
-	if used+v.avail > 0 {
-		v.usage, v.hasUsage = used/(used+v.avail), true
+	if v.usable = used + v.avail; v.usable > 0 {
+		v.usage, v.hasUsage = used/v.usable, true
 	}
 	if files := uint64(st.Files); files > 0 {
-		v.inodes, v.hasInodes = float64(files-min(uint64(st.Ffree), files))/float64(files), true
+		v.inodes, v.hasInodes, v.files = float64(files-min(uint64(st.Ffree), files))/float64(files), true, float64(files)
 	}
 	return v
 }
@@ -521,8 +523,8 @@ func (s *filesystemSource) Update(st *Store) {
 			v := &m.values
 			st.Set(g.size, v.size)
 			st.Set(g.avail, v.avail)
-			g.usage = setPresent(st, g.usage, fsUsageFamily, m.labels[:], v.usage, v.hasUsage)
-			g.inodes = setPresent(st, g.inodes, fsInodesFamily, m.labels[:], v.inodes, v.hasInodes)
+			g.usage = setPresent(st, g.usage, fsUsageFamily, m.labels[:], v.usage, v.hasUsage, v.usable)
+			g.inodes = setPresent(st, g.inodes, fsInodesFamily, m.labels[:], v.inodes, v.hasInodes, v.files)
 		}
 		st.Set(g.readonly, boolValue(m.optRO))
 		st.Set(g.deviceError, boolValue(m.outcome != fsOK))
@@ -533,9 +535,9 @@ func (s *filesystemSource) Update(st *Store) {
 	st.Set(s.refusedGauge, float64(s.refused))
 }
 
-// setPresent sets the gauge of family f to v when present, creating it if need be, and removes it otherwise. It
-// returns the gauge, nil when removed.
-func setPresent(st *Store, g *Gauge, f *Family, labels []string, v float64, present bool) *Gauge {
+// setPresent sets the gauge of family f to the ratio v of capacity when present, creating it if need be, and
+// removes it otherwise. It returns the gauge, nil when removed.
+func setPresent(st *Store, g *Gauge, f *Family, labels []string, v float64, present bool, capacity float64) *Gauge {
 	if !present {
 		st.Remove(g)
 		return nil
@@ -544,6 +546,7 @@ func setPresent(st *Store, g *Gauge, f *Family, labels []string, v float64, pres
 		g = st.Gauge(f, labels...)
 	}
 	st.Set(g, v)
+	g.capacity = capacity
 	return g
 }
 

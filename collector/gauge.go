@@ -55,6 +55,9 @@ type Gauge struct {
 	latest      float64
 	latestValid bool
 	seq         uint64 // sampler sequence number of the latest observation
+	// capacity, for a ratio, is what it is a share of (a filesystem's usable bytes), 0 when unknown; a change of
+	// it changes the ratio's units.
+	capacity float64
 }
 
 func newGauge(f *Family, capacity int, labelValues []string) *Gauge {
@@ -90,6 +93,11 @@ func (g *Gauge) Label(name string) string {
 
 // Latest returns the value of the most recent interval, if the most recent sample produced one.
 func (g *Gauge) Latest() (float64, bool) { return g.latest, g.latestValid }
+
+// Capacity returns, for a ratio, what it is a share of in its latest read (a filesystem's used + available bytes,
+// its inode count), and 0 when the gauge has none. A forecast of the ratio rescales its history when it changes
+// (a resize), so that the same used bytes keep the same meaning.
+func (g *Gauge) Capacity() float64 { return g.capacity }
 
 // observe records one interval whose value is num/den. den = 0 with num = 0 records an interval without events
 // (a disk that did no reads has no read await): it keeps the series present, reading 0 like iostat does, but does

@@ -20,6 +20,10 @@ type Target struct {
 	// Group, for a per-device target, is the kind of device whose forecast series are capped together; nil for a
 	// host-wide target.
 	Group *SeriesGroup
+	// Fill marks a quantity that fills up and is cleaned up now and then (a filesystem): its time until threshold
+	// comes from forecast.Fill, the trend of its fill without its steps and cleanup cycles, rather than from the
+	// upper bound of its forecast, which every sawtooth or temporary file would push over the threshold.
+	Fill bool
 }
 
 // PerDevice reports whether the target has one series per device rather than one for the host.

@@ -34,7 +34,7 @@ func (f *Forecaster) Hold() {
 // push pushes a finished live step of s, or keeps it while held. Called with mu held.
 func (f *Forecaster) push(s *series, start time.Time, mean float64) {
 	if !f.held {
-		s.fc.Push(start, mean)
+		s.pushStep(start, mean)
 		return
 	}
 	s.heldSteps = append(s.heldSteps, heldStep{start, mean})
@@ -58,7 +58,7 @@ func (f *Forecaster) release() {
 	f.held = false
 	for _, s := range f.sorted {
 		for _, st := range s.heldSteps {
-			s.fc.Push(st.start, st.mean)
+			s.pushStep(st.start, st.mean)
 		}
 		s.heldSteps = nil
 	}
@@ -138,7 +138,7 @@ func (f *Forecaster) Backfill(t *collector.Target, names, labelValues []string, 
 		if !end.IsZero() && !at.Before(end) {
 			break
 		}
-		if s.fc.Push(at, clampTo(v, t)) {
+		if s.pushStep(at, clampTo(v, t)) {
 			added++
 		}
 	}

@@ -26,7 +26,7 @@ type filledFilesystem struct {
 func (f *filledFilesystem) statfs(path string, st *syscall.Statfs_t) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	free := uint64(900000 - 8000*f.step) // / fills by 0.8 % a step
+	free := uint64(900000 - 1000*f.step) // / fills by 0.1 % a step
 	switch path {
 	case "/", "/srv/bind":
 	case "/mnt/my disk":
@@ -57,8 +57,9 @@ func filesystemSource(t *testing.T, fs *filledFilesystem) collector.Source {
 }
 
 // TestFilesystemForecasts runs the filesystem collector into the forecaster: every mount's usage and inode usage
-// are forecast under all three labels (the bind mount apart from the mount it binds), the filling / gets a finite
-// time until --forecast.threshold.filesystem, and the state file keeps every series with its labels.
+// are forecast under all three labels (the bind mount apart from the mount it binds), the filling / gets the time
+// until --forecast.threshold.filesystem that its steady fill gives (from the fill estimator, once it has seen its
+// recent window of an hour), and the state file keeps every series with its labels and estimators.
 func TestFilesystemForecasts(t *testing.T) {
 	cfg := testConfig()
 	cfg.Thresholds["filesystem"] = 0.95
@@ -67,7 +68,8 @@ func TestFilesystemForecasts(t *testing.T) {
 	fake := clock.NewFake(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
 	s := testSampler(t, filesystemSource(t, fs), f, fake, 10*time.Second)
 	defer s.Close()
-	for i := range 100 {
+	const samples = 400
+	for i := range samples {
 		fs.mu.Lock()
 		fs.step = i
 		fs.mu.Unlock()
@@ -100,11 +102,11 @@ func TestFilesystemForecasts(t *testing.T) {
 			}
 		}
 	}
-	// / is 89.2 % used at the last step and fills by 0.8 % a step of 10 s: 95 % is 73 s away, within the 5m
-	// horizon the ETA looks ahead, and the upper bound gets there no later.
+	// / is 49.9 % used at the last step and fills by 0.1 % a step of 10 s: 95 % is 4510 s away.
+	want := (0.95 - (0.1 + 0.001*(samples-1))) / 0.001 * 10
 	eta := lineValue(t, body, `servermon_forecast_seconds_until_threshold{target="filesystem_usage_ratio",`+mounts[0]+`,threshold="0.95"}`)
-	if !(eta > 0 && eta <= 80) {
-		t.Errorf("time until / is 95 %% used: %v s, want finite, positive and at most the 73 s of the steady fill", eta)
+	if math.Abs(eta-want) > 0.05*want {
+		t.Errorf("time until / is 95 %% used: %v s, want the %v s of the steady fill", eta, want)
 	}
 	if still := lineValue(t, body, `servermon_forecast_seconds_until_threshold{target="filesystem_usage_ratio",`+mounts[2]+`,threshold="0.95"}`); !math.IsInf(still, 1) {
 		t.Errorf("time until the unchanging /mnt/my disk is 95 %% used: %v, want +Inf", still)
@@ -138,4 +140,86 @@ func lineValue(t *testing.T, body, series string) float64 {
 	}
 	t.Fatalf("%s missing in\n%s", series, body)
 	return 0
+}
+
+// resizedFilesystem fills / steadily by used bytes, and doubles its size at step resizeAt.
+type resizedFilesystem struct {
+	filledFilesystem
+	resizeAt int
+}
+
+func (f *resizedFilesystem) statfs(path string, st *syscall.Statfs_t) error {
+	if err := f.filledFilesystem.statfs(path, st); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.step >= f.resizeAt {
+		used := st.Blocks - st.Bfree
+		st.Blocks *= 2
+		st.Bfree, st.Bavail = st.Blocks-used, st.Blocks-used
+	}
+	return nil
+}
+
+// TestFilesystemResizeRescalesTheForecast: when a filesystem doubles in size, its usage ratio halves at once with
+// the same used bytes. The forecaster rescales the history it holds (Series, Fill, Resampler), so the series
+// sees no cleanup: the history before the resize reads in the new units, and the time until 95 % follows the
+// fill in bytes, twice as far off as before.
+func TestFilesystemResizeRescalesTheForecast(t *testing.T) {
+	cfg := testConfig()
+	cfg.Thresholds["filesystem"] = 0.95
+	f := newForecaster(t, cfg)
+	fs := &resizedFilesystem{resizeAt: 400}
+	fake := clock.NewFake(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
+	src := collector.NewFilesystem(filesystemSourceProc(t), collector.FilesystemConfig{Statfs: fs.statfs})
+	s := testSampler(t, src, f, fake, 10*time.Second)
+	defer s.Close()
+	root := `servermon_forecast_seconds_until_threshold{target="filesystem_usage_ratio",device="/dev/vda",mountpoint="/",fstype="ext4",threshold="0.95"}`
+	var before float64
+	for i := range 460 {
+		fs.mu.Lock()
+		fs.step = i
+		fs.mu.Unlock()
+		s.Sample()
+		fake.Advance(10 * time.Second)
+		if i == fs.resizeAt-1 {
+			before = lineValue(t, string(f.AppendMetrics(nil)), root)
+		}
+	}
+	var view View
+	for _, v := range f.Views(1000) {
+		if v.Target.Name == "filesystem_usage_ratio" && v.LabelValues[1] == "/" {
+			view = v
+		}
+	}
+	// Used bytes grow by 1000 blocks a step: in the new units (2 000 000 blocks), by 0.05 % a step, before the
+	// resize as after it.
+	for i := 1; i < len(view.Observed); i++ {
+		if d := view.Observed[i] - view.Observed[i-1]; math.Abs(d-0.0005) > 0.0001 {
+			t.Fatalf("step %d of %d: the usage moved by %v, want the 0.0005 of the fill in the new units", i, len(view.Observed), d)
+		}
+	}
+	after := lineValue(t, string(f.AppendMetrics(nil)), root)
+	// Before: 49.9 % used, 0.1 % a step, 4510 s to 95 %. After: 26.95 % used at 0.05 % a step, 13 610 s.
+	if want := (0.95 - 0.2695) / 0.0005 * 10; math.Abs(after-want) > 0.05*want || after < 2*before {
+		t.Errorf("time until 95 %% after the resize: %v s (before it %v s), want about %v s", after, before, want)
+	}
+}
+
+// filesystemSourceProc is filesystemSource's fake procfs of the mount table.
+func filesystemSourceProc(t *testing.T) collector.ProcFS {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "1"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "1", "mountinfo"), []byte("1 0 254:0 / / rw - ext4 /dev/vda rw\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	proc, err := collector.NewProcFS(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return proc
 }

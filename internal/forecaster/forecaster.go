@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -96,7 +97,9 @@ type series struct {
 	labels      string // the gauge's labels, rendered: {device="sda"} or ""
 	resampler   *forecast.Resampler
 	fc          *forecast.Series
-	threshold   float64 // 0 when the target has none
+	fill        *forecast.Fill // the time until threshold of a Fill target, nil for the others
+	capacity    float64        // what the gauge's ratio was a share of at its latest step, 0 when unknown
+	threshold   float64        // 0 when the target has none
 	touched     bool
 	gauge       *collector.Gauge // the gauge it was fed from last
 	heldSteps   []heldStep       // live steps kept while the forecaster is held
@@ -154,6 +157,11 @@ func (f *Forecaster) add(t *collector.Target, names, values []string) (*series, 
 	}
 	s := &series{target: t, labelNames: slices.Clone(names), labelValues: slices.Clone(values), labels: labels,
 		fc: fc, resampler: forecast.NewResampler(f.cfg.Step), threshold: f.cfg.threshold(t)}
+	if t.Fill {
+		if s.fill, err = forecast.NewFill(forecast.DefaultFillConfig(f.cfg.Step)); err != nil {
+			return nil, err
+		}
+	}
 	s.render(f.hLabel)
 	f.series[key] = s
 	if t.PerDevice() {
@@ -222,6 +230,7 @@ func (f *Forecaster) ObserveSample(now clock.Reading, st *collector.Store) {
 		if !ok {
 			return
 		}
+		s.followCapacity(g.Capacity())
 		if start, mean, done := s.resampler.Add(at, v); done {
 			f.push(s, start, mean)
 		}
@@ -238,6 +247,54 @@ func (f *Forecaster) ObserveSample(now clock.Reading, st *collector.Store) {
 	if len(f.byGauge) > len(f.sorted) {
 		f.pruneByGauge()
 	}
+}
+
+// resizeTolerance is the smallest relative change of a ratio's capacity taken as a resize. Smaller changes (a
+// filesystem whose size follows its pool's, a rounding) are left to the models, which see them as data.
+const resizeTolerance = 0.01
+
+// followCapacity rescales what s holds when the capacity its ratio is a share of changed (a filesystem resize):
+// the same used bytes are then a different ratio, which the series must not take for a fill or a cleanup.
+func (s *series) followCapacity(c float64) {
+	if c <= 0 {
+		return
+	}
+	if s.capacity > 0 && math.Abs(c/s.capacity-1) > resizeTolerance {
+		factor := s.capacity / c
+		s.fc.Rescale(factor)
+		s.resampler.Rescale(factor)
+		if s.fill != nil {
+			s.fill.Rescale(factor)
+		}
+		for i := range s.heldSteps {
+			s.heldSteps[i].mean *= factor
+		}
+	}
+	s.capacity = c
+}
+
+// pushStep pushes a finished step to the series and its fill estimator.
+func (s *series) pushStep(start time.Time, mean float64) bool {
+	if s.fill != nil {
+		s.fill.Push(start, mean)
+	}
+	return s.fc.Push(start, mean)
+}
+
+// secondsUntil is the series' time until its threshold: the fill trend's for a Fill target, the forecast's upper
+// bound's for the others; expected is the point forecast's (the fill trend's again for a Fill target).
+func (s *series) secondsUntil() (earliest, expected float64, ok bool) {
+	if s.fill != nil {
+		if earliest, ok = s.fill.SecondsUntil(s.threshold); !ok {
+			// Before the estimator has seen its recent window, a filesystem already past the threshold still is.
+			_, v, has := s.fc.Last()
+			return 0, 0, has && v >= s.threshold
+		}
+		return earliest, earliest, true
+	}
+	earliest, ok = s.fc.SecondsUntil(s.threshold)
+	expected, _ = s.fc.ExpectedSecondsUntil(s.threshold)
+	return earliest, expected, ok
 }
 
 // axis returns the forecast time of a reading: the wall time of the first one plus the monotonic time since.
@@ -280,12 +337,12 @@ func (f *Forecaster) AppendMetrics(b []byte) []byte {
 		i = j
 	}
 	b = f.appendPerSeries(b, "servermon_forecast_seconds_until_threshold",
-		"Time until the upper bound of the forecast reaches the threshold; +Inf when it does not within the range the history supports.",
+		"Time until the forecast reaches the threshold: the upper bound of its prediction interval, and for filesystems the trend of their fill without its steps and cleanup cycles; +Inf when it does not within the range the history supports.",
 		func(s *series) (string, float64, bool) {
 			if s.threshold == 0 {
 				return "", 0, false
 			}
-			v, ok := s.fc.SecondsUntil(s.threshold)
+			v, _, ok := s.secondsUntil()
 			return s.eta, v, ok
 		})
 	b = f.appendPerSeries(b, "servermon_anomaly_score",

@@ -19,7 +19,8 @@ import (
 //	series = target | u16 labels | labels × (name | value) | u16 parts | parts × (u8 kind | part)
 //
 // where target, name, value and part are each a u32 length and that many bytes. A part of kind partSeries is a
-// forecast.Series.MarshalBinary. A series of a target this version does not know, with labels it cannot use, or
+// forecast.Series.MarshalBinary, of kind partFill a forecast.Fill.MarshalBinary (Fill targets), of kind
+// partCapacity the f64 capacity of the ratio (collector.Gauge.Capacity). A series of a target this version does not know, with labels it cannot use, or
 // whose parts it cannot read is skipped and counted, and so is a part of an unknown kind: the rest of the history
 // loads, so a rollback keeps what it can use.
 //
@@ -30,8 +31,10 @@ const (
 	payloadMagic   = "SMFP"
 	payloadVersion = 2
 	payloadV1Magic = "SMFS"
-	// partSeries is the kind of the part holding the series' forecast.Series.
-	partSeries = 1
+	// The kinds of parts: the series' forecast.Series, its forecast.Fill, and its capacity.
+	partSeries   = 1
+	partFill     = 2
+	partCapacity = 3
 	// maxStateSeries bounds the series a payload may declare; maxStateField bounds one name or label.
 	maxStateSeries = 1 << 16
 	maxStateField  = 4096
@@ -70,9 +73,28 @@ func (f *Forecaster) MarshalState() ([]byte, error) {
 			w.String(n)
 			w.String(s.labelValues[i])
 		}
-		w.U16(1)
-		w.U8(partSeries)
-		w.Field(part)
+		type typed struct {
+			kind uint8
+			b    []byte
+		}
+		parts := []typed{{partSeries, part}}
+		if s.fill != nil {
+			fill, err := s.fill.MarshalBinary()
+			if err != nil {
+				return nil, fmt.Errorf("encoding the fill estimator of %s%s: %w", s.target.Name, s.labels, err)
+			}
+			parts = append(parts, typed{partFill, fill})
+		}
+		if s.capacity > 0 {
+			c := &wire.Writer{}
+			c.F64(s.capacity)
+			parts = append(parts, typed{partCapacity, c.B})
+		}
+		w.U16(uint16(len(parts)))
+		for _, p := range parts {
+			w.U8(p.kind)
+			w.Field(p.b)
+		}
 	}
 	return w.B, nil
 }
@@ -158,7 +180,8 @@ func (f *Forecaster) decodeState(b []byte) (*Forecaster, LoadReport, error) {
 type entry struct {
 	target             string
 	labelNames, values []string
-	series             []byte // the partSeries part, nil when absent
+	series, fill       []byte // the partSeries and partFill parts, nil when absent
+	capacity           []byte // the partCapacity part
 	unknownParts       int
 }
 
@@ -179,9 +202,14 @@ func readEntry(r *wire.Reader) entry {
 	for range np {
 		kind := r.U8("part kind")
 		part := r.Field("part", maxSeriesBytes)
-		if kind == partSeries && e.series == nil {
+		switch {
+		case kind == partSeries && e.series == nil:
 			e.series = part
-		} else {
+		case kind == partFill && e.fill == nil:
+			e.fill = part
+		case kind == partCapacity && e.capacity == nil:
+			e.capacity = part
+		default:
 			e.unknownParts++
 		}
 	}
@@ -218,6 +246,18 @@ func (f *Forecaster) restore(e entry) string {
 	if err != nil {
 		f.remove(s)
 		return fmt.Sprintf("target %s%s: %v", e.target, s.labels, err)
+	}
+	// A fill estimator saved with other windows, or unreadable, starts afresh: it learns again within hours, and
+	// the series' history is worth keeping without it.
+	if s.fill != nil && e.fill != nil {
+		_ = s.fill.UnmarshalBinary(e.fill)
+	}
+	if e.capacity != nil {
+		r := wire.NewReader(e.capacity, ErrState)
+		c := r.F64("capacity", true)
+		if r.End(); r.Err() == nil && c > 0 {
+			s.capacity = c
+		}
 	}
 	if e.unknownParts > 0 {
 		return fmt.Sprintf("target %s%s: %d parts of an unknown kind left out", e.target, s.labels, e.unknownParts)

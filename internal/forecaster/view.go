@@ -21,6 +21,7 @@ type View struct {
 	// Threshold is the level of the times until threshold, 0 when the target has none. Earliest is the time
 	// until the forecast's upper bound reaches it, Expected until the point forecast does, both in seconds after
 	// LastStep, +Inf when not within the range the history supports; HasETA is false while no horizon is ready.
+	// For a Fill target (filesystems) both are the time until the trend of the fill reaches it.
 	Threshold          float64
 	Earliest, Expected float64
 	HasETA             bool
@@ -53,8 +54,7 @@ func (f *Forecaster) Views(historySteps int) []View {
 			Threshold: s.threshold}
 		v.LastStep, _, v.HasLast = s.fc.Last()
 		if s.threshold > 0 {
-			v.Earliest, v.HasETA = s.fc.SecondsUntil(s.threshold)
-			v.Expected, _ = s.fc.ExpectedSecondsUntil(s.threshold)
+			v.Earliest, v.Expected, v.HasETA = s.secondsUntil()
 		}
 		v.Anomaly, v.Anomalous, v.HasAnomaly = s.fc.Anomaly()
 		for h, d := range f.cfg.Horizons {

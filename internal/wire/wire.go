@@ -32,6 +32,9 @@ func (w *Writer) I64(v int64) { w.B = binary.LittleEndian.AppendUint64(w.B, uint
 // F64 appends v's IEEE 754 bits.
 func (w *Writer) F64(v float64) { w.B = binary.LittleEndian.AppendUint64(w.B, math.Float64bits(v)) }
 
+// F32 appends v's IEEE 754 bits.
+func (w *Writer) F32(v float32) { w.U32(math.Float32bits(v)) }
+
 // Bool appends 1 for true, 0 for false.
 func (w *Writer) Bool(v bool) {
 	if v {
@@ -159,6 +162,30 @@ func (r *Reader) F64(what string, finite bool) float64 {
 	v := math.Float64frombits(binary.LittleEndian.Uint64(b))
 	if finite && (math.IsNaN(v) || math.IsInf(v, 0)) {
 		r.Fail("%s: not finite", what)
+		return 0
+	}
+	return v
+}
+
+// F32 reads a float32; finite rejects NaN and ±Inf.
+func (r *Reader) F32(what string, finite bool) float32 {
+	b := r.Take(4, what)
+	if b == nil {
+		return 0
+	}
+	v := math.Float32frombits(binary.LittleEndian.Uint32(b))
+	if finite && (math.IsNaN(float64(v)) || math.IsInf(float64(v), 0)) {
+		r.Fail("%s: not finite", what)
+		return 0
+	}
+	return v
+}
+
+// Int reads an int64 that must be in [lo, hi].
+func (r *Reader) Int(what string, lo, hi int64) int64 {
+	v := r.I64(what)
+	if r.err == nil && (v < lo || v > hi) {
+		r.Fail("%s %d not in [%d, %d]", what, v, lo, hi)
 		return 0
 	}
 	return v
