@@ -30,7 +30,8 @@ type Process struct {
 }
 
 // Start starts cmd, naming it name in errors. With logPath set its output goes to that file (created, and closed
-// when the process has exited); otherwise to cmd.Stdout and cmd.Stderr as the caller set them.
+// when the process has exited); otherwise to cmd.Stdout and cmd.Stderr as the caller set them. The process group
+// and the death signal are added to the caller's cmd.SysProcAttr, so that namespaces or credentials set there stay.
 func Start(name string, cmd *exec.Cmd, logPath string) (*Process, error) {
 	var log *os.File
 	if logPath != "" {
@@ -40,7 +41,10 @@ func Start(name string, cmd *exec.Cmd, logPath string) (*Process, error) {
 		}
 		cmd.Stdout, cmd.Stderr = log, log
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Setpgid, cmd.SysProcAttr.Pgid, cmd.SysProcAttr.Pdeathsig = true, 0, syscall.SIGKILL
 	if err := cmd.Start(); err != nil {
 		if log != nil {
 			log.Close()
