@@ -53,9 +53,15 @@ func newTestExporterWith(t *testing.T, logger *slog.Logger, extra ...string) *te
 	sc := newScenario(t, 10)
 	args := append([]string{"--path.procfs=" + sc.dir, "--sample.interval=10s", "--sample.window=1m", "--collector.timeout=1s",
 		"--forecast.step=10s", "--forecast.history=1d", "--forecast.horizon=1m", "--forecast.horizon=5m"}, extra...)
+	return serveScenario(t, sc, clock.NewFake(time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)), logger, args...)
+}
+
+// serveScenario runs an exporter with the flags args over the scenario sc (its statfs answering for the mounts)
+// on clock fake, its mux behind a test server.
+func serveScenario(t *testing.T, sc *scenario, fake *clock.Fake, logger *slog.Logger, args ...string) *testExporter {
+	t.Helper()
 	cfg := mustParseFlags(t, args...)
 	cfg.collector.Filesystem.Statfs = sc.statfs
-	fake := clock.NewFake(time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC))
 	exp, err := newExporter(cfg, logger, fake)
 	if err != nil {
 		t.Fatal(err)
