@@ -107,6 +107,7 @@ type fsTest struct {
 	*testSampler
 	proc   *fakeProc
 	statfs *fakeStatfs
+	src    *filesystemSource
 }
 
 func newFSTest(t *testing.T, mountinfo string, tweak func(*FilesystemConfig)) *fsTest {
@@ -127,7 +128,7 @@ func newFSTest(t *testing.T, mountinfo string, tweak func(*FilesystemConfig)) *f
 	s := newConfiguredTestSampler(t, []Source{src}, SamplerConfig{Interval: time.Second, Window: time.Minute, Timeout: 500 * time.Millisecond})
 	cfgLogger := s.Sampler.logger
 	src.(*filesystemSource).logger = cfgLogger // the mounts' faults go to the test's log too
-	return &fsTest{testSampler: s, proc: p, statfs: f}
+	return &fsTest{testSampler: s, proc: p, statfs: f, src: src.(*filesystemSource)}
 }
 
 func (ft *fsTest) sample() map[string]float64 {
@@ -343,6 +344,32 @@ func TestFilesystemHungMountBlocksNothing(t *testing.T) {
 	}
 	if !strings.Contains(ft.logs.String(), "filesystem answers again") {
 		t.Errorf("recovery not logged:\n%s", ft.logs)
+	}
+}
+
+// TestFilesystemLocalMountsInline checks which mounts get a goroutine of their own: the network and FUSE ones and
+// any type not known to be local, not the disk and memory filesystems, whose statfs is called inline.
+func TestFilesystemLocalMountsInline(t *testing.T) {
+	ft := newFSTest(t, "1 0 254:0 / / rw - ext4 /dev/vda rw\n2 1 254:1 / /data rw - xfs /dev/vdb rw\n"+
+		"3 1 0:40 / /run/user rw - tmpfs tmpfs rw\n4 1 0:50 / /nfs rw - nfs4 server:/export rw\n"+
+		"5 1 0:51 / /sshfs rw - fuse.sshfs host:/ rw\n6 1 0:52 / /new rw - newfs none rw\n", nil)
+	for _, path := range []string{"/", "/data", "/run/user", "/nfs", "/sshfs", "/new"} {
+		ft.statfs.set(path, 100, 50, 50, 10, 5)
+	}
+	ft.sample()
+	wantGoroutine := map[string]bool{"/": false, "/data": false, "/run/user": false, "/nfs": true, "/sshfs": true, "/new": true}
+	for path, want := range wantGoroutine {
+		m := ft.src.mounts[path]
+		if m == nil {
+			t.Errorf("mount %s not reported", path)
+			continue
+		}
+		if got := m.req != nil; got != want {
+			t.Errorf("mount %s (local %v) has a goroutine: %v, want %v", path, m.local, got, want)
+		}
+		if calls, _, _ := ft.statfs.count(path); calls != 1 {
+			t.Errorf("mount %s: %d statfs calls, want 1", path, calls)
+		}
 	}
 }
 
@@ -576,27 +603,30 @@ func TestStripRootfs(t *testing.T) {
 	}
 }
 
-// TestStatfs checks the system call against the syscall package's, and that it allocates nothing where it has
-// its own path copy.
+// TestStatfs checks the system call, through the scheduler and raw, against the syscall package's, and that it
+// allocates nothing where it has its own path copy.
 func TestStatfs(t *testing.T) {
-	var got, want syscall.Statfs_t
-	if err := Statfs("/proc", &got); err != nil {
-		t.Fatal(err)
-	}
+	var want syscall.Statfs_t
 	if err := syscall.Statfs("/proc", &want); err != nil {
 		t.Fatal(err)
 	}
-	if got.Type != want.Type || got.Type != procSuperMagic || got.Bsize != want.Bsize {
-		t.Errorf("Statfs(/proc) = type %#x bsize %d, syscall.Statfs %#x %d", got.Type, got.Bsize, want.Type, want.Bsize)
-	}
-	for path, wantErr := range map[string]error{"/no/such/dir": syscall.ENOENT, "/proc\x00x": syscall.EINVAL,
-		"/" + strings.Repeat("x/", statfsPathMax): syscall.ENOENT} {
-		if err := Statfs(path, &got); !errors.Is(err, wantErr) {
-			t.Errorf("Statfs(%.20q…) = %v, want %v", path, err, wantErr)
+	for name, call := range map[string]func(string, *syscall.Statfs_t) error{"Statfs": Statfs, "statfsLocal": statfsLocal} {
+		var got syscall.Statfs_t
+		if err := call("/proc", &got); err != nil {
+			t.Fatal(err)
 		}
-	}
-	if n := testing.AllocsPerRun(100, func() { _ = Statfs("/proc", &got) }); n != 0 && statfsAllocates == 0 {
-		t.Errorf("Statfs allocates %v times a call", n)
+		if got.Type != want.Type || got.Type != procSuperMagic || got.Bsize != want.Bsize {
+			t.Errorf("%s(/proc) = type %#x bsize %d, syscall.Statfs %#x %d", name, got.Type, got.Bsize, want.Type, want.Bsize)
+		}
+		for path, wantErr := range map[string]error{"/no/such/dir": syscall.ENOENT, "/proc\x00x": syscall.EINVAL,
+			"/" + strings.Repeat("x/", statfsPathMax): syscall.ENOENT} {
+			if err := call(path, &got); !errors.Is(err, wantErr) {
+				t.Errorf("%s(%.20q…) = %v, want %v", name, path, err, wantErr)
+			}
+		}
+		if n := testing.AllocsPerRun(100, func() { _ = call("/proc", &got) }); n != 0 && statfsAllocates == 0 {
+			t.Errorf("%s allocates %v times a call", name, n)
+		}
 	}
 }
 

@@ -109,7 +109,7 @@ var procFaults = []procFault{
 		}
 		p.write("1/mountinfo", scenarioMountinfo+b.String())
 	}},
-	{name: "a mount's statfs hangs", hang: "/var/lib/data"},
+	{name: "an NFS mount's statfs hangs", hang: "/mnt/nfs"},
 	{name: "counters go backwards", apply: func(p *fakeProc, i int) {
 		// Every counter restarts low: CPU hot-plug, disk re-created, PSI reset.
 		p.write("stat", fmt.Sprintf("cpu  %d 0 %d %d 0 0 0 0 0 0\ncpu0 1 0 1 1 0 0 0 0 0 0\n", i, i, 10*i))

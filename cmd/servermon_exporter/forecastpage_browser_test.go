@@ -143,8 +143,9 @@ func TestForecastPageInChromium(t *testing.T) {
 	if err := json.Unmarshal(body, &api); err != nil {
 		t.Fatal(err)
 	}
-	// Every target has its series: the host's, vda's, and the scenario's three mounts'.
-	if n, want := e.forecasts.SeriesCount(), len(collector.Targets())+(3-1)*2; len(api.Series) != n || n != want {
+	// Every target has its series: the host's, vda's, and the scenario's four mounts' (usage of all four, inodes
+	// of the three that have an inode count): beyond one series a target, 3 usage and 2 inode series.
+	if n, want := e.forecasts.SeriesCount(), len(collector.Targets())+3+2; len(api.Series) != n || n != want {
 		t.Fatalf("API lists %d series, the forecaster has %d, want %d", len(api.Series), n, want)
 	}
 	var memSummary string

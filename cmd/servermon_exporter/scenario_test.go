@@ -30,11 +30,12 @@ type scenario struct {
 }
 
 // scenarioMountinfo lists the root filesystem, a data disk, a read-only backup disk whose mount point has a space
-// (escaped as the kernel does), and /proc, which the default exclusions drop.
+// (escaped as the kernel does), an NFS share, and /proc, which the default exclusions drop.
 const scenarioMountinfo = `21 1 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw
 1 0 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw,discard
 2 1 254:16 / /var/lib/data rw,relatime shared:2 - xfs /dev/vdb rw
 3 1 254:32 / /mnt/backup\040disk ro,relatime shared:3 - ext4 /dev/vdc rw
+4 1 0:50 / /mnt/nfs rw,relatime shared:4 - nfs4 server:/export rw,vers=4.2
 `
 
 func newScenario(t *testing.T, intervalSeconds float64) *scenario {
@@ -98,6 +99,7 @@ func (s *scenario) setFilesystems() {
 		"/":                {Bsize: 4096, Frsize: 4096, Blocks: blocks, Bfree: rootFree, Bavail: rootFree - reserved, Files: 655360, Ffree: uint64(600000 - s.step)},
 		"/var/lib/data":    {Bsize: 4096, Frsize: 4096, Blocks: 1000000, Bfree: dataFree, Bavail: dataFree, Files: 1000, Ffree: 900},
 		"/mnt/backup disk": {Bsize: 4096, Frsize: 4096, Blocks: 250000, Bfree: 12500, Bavail: 0, Files: 65536, Ffree: 60000},
+		"/mnt/nfs":         {Bsize: 1048576, Frsize: 1048576, Blocks: 100000, Bfree: 60000, Bavail: 60000, Files: 0},
 	}
 	s.mu.Lock()
 	s.fsStats = stats
