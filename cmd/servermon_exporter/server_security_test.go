@@ -83,8 +83,7 @@ func TestTLSAndBasicAuthEndToEnd(t *testing.T) {
 		path, user, password string
 		want                 int
 	}
-	var cases []tcase
-	for _, tc := range []tcase{
+	cases := []tcase{
 		{"/metrics", "", "", http.StatusUnauthorized},
 		{"/metrics", exampleUser, "wrong", http.StatusUnauthorized},
 		{"/metrics", "root", examplePassword, http.StatusUnauthorized},
@@ -92,8 +91,6 @@ func TestTLSAndBasicAuthEndToEnd(t *testing.T) {
 		{"/debug/pprof/", "", "", http.StatusUnauthorized},
 		{"/metrics", exampleUser, examplePassword, http.StatusOK},
 		{"/", exampleUser, examplePassword, http.StatusOK},
-	} {
-		cases = append(cases, tc)
 	}
 	for _, page := range []string{"/forecast", "/api/v1/forecast"} {
 		cases = append(cases, tcase{page, "", "", http.StatusUnauthorized}, tcase{page, exampleUser, "wrong", http.StatusUnauthorized},
