@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"math"
-	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -150,11 +149,7 @@ func TestProcFaultsWhileRunning(t *testing.T) {
 		}
 		e.sampler.Sample()
 		e.clock.Advance(10 * e.cfg.sampler.Interval / 10)
-		resp, body := e.get(t, "/metrics")
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("sample %d: status %d", i, resp.StatusCode)
-		}
-		return checkExposition(t, body)
+		return checkExposition(t, e.getOK(t, "/metrics"))
 	}
 	for i := range 5 {
 		sample(nil, i)
@@ -169,7 +164,7 @@ func TestProcFaultsWhileRunning(t *testing.T) {
 		}
 		release := func() {}
 		if f.hang != "" {
-			release = e.scenario.hang(f.hang)
+			release = e.scenario.statfs.Block(f.hang)
 		}
 		for range 4 {
 			got := sample(apply, i)

@@ -61,7 +61,7 @@ func newTestExporterWith(t *testing.T, logger *slog.Logger, extra ...string) *te
 func serveScenario(t *testing.T, sc *scenario, fake *clock.Fake, logger *slog.Logger, args ...string) *testExporter {
 	t.Helper()
 	cfg := mustParseFlags(t, args...)
-	cfg.collector.Filesystem.Statfs = sc.statfs
+	cfg.collector.Filesystem.Statfs = sc.statfs.Call
 	exp, err := newExporter(cfg, logger, fake)
 	if err != nil {
 		t.Fatal(err)
@@ -89,6 +89,16 @@ func (e *testExporter) run(t *testing.T, n int) {
 func (e *testExporter) get(t *testing.T, path string, header ...string) (*http.Response, []byte) {
 	t.Helper()
 	return fetch(t, e.server.Client(), e.server.URL+path, header...)
+}
+
+// getOK is get of a page that must answer 200; it returns the body.
+func (e *testExporter) getOK(t *testing.T, path string, header ...string) []byte {
+	t.Helper()
+	resp, body := e.get(t, path, header...)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: status %d\n%s", path, resp.StatusCode, body)
+	}
+	return body
 }
 
 // fetch GETs url through client with the given header name and value pairs, and returns the response and its body.

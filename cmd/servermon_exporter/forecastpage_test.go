@@ -20,6 +20,7 @@ import (
 
 	"github.com/servermon/servermon_exporter/collector"
 	"github.com/servermon/servermon_exporter/internal/clock"
+	"github.com/servermon/servermon_exporter/internal/forecastpage/pagetest"
 	"github.com/servermon/servermon_exporter/internal/syncbuf"
 )
 
@@ -42,10 +43,7 @@ func TestTelemetryPathOnAPage(t *testing.T) {
 func TestLandingPage(t *testing.T) {
 	e := newTestExporter(t, "--web.enable-pprof")
 	e.run(t, 8)
-	resp, body := e.get(t, "/")
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("landing page: %d", resp.StatusCode)
-	}
+	body := e.getOK(t, "/")
 	doc, err := html.Parse(strings.NewReader(string(body)))
 	if err != nil {
 		t.Fatal(err)
@@ -53,11 +51,7 @@ func TestLandingPage(t *testing.T) {
 	links := map[string]string{}
 	for n := range doc.Descendants() {
 		if n.Type == html.ElementNode && n.Data == "a" && n.FirstChild != nil {
-			for _, a := range n.Attr {
-				if a.Key == "href" {
-					links[n.FirstChild.Data] = a.Val
-				}
-			}
+			links[n.FirstChild.Data] = pagetest.Attr(n, "href")
 		}
 	}
 	base, _ := url.Parse(e.server.URL + "/")
