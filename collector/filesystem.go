@@ -150,6 +150,10 @@ type fsMount struct {
 	done chan error
 	buf  syscall.Statfs_t
 
+	// local is set for a filesystem type whose statfs answers from the kernel's own counters (localFSType): it is
+	// called inline. The others may wait on a server, so each has a goroutine, and a read waits for it at most
+	// StatfsTimeout.
+	local   bool
 	busy    bool // a statfs is outstanding past its timeout
 	pending bool // a statfs was requested in this read
 	outcome fsOutcome
@@ -168,6 +172,21 @@ func (g *fsGauges) remove(st *Store) {
 	for _, x := range [...]*Gauge{g.size, g.avail, g.readonly, g.deviceError, g.usage, g.inodes} {
 		st.Remove(x)
 	}
+}
+
+// localFSType reports whether statfs of a filesystem of type t answers from in-memory counters, without I/O or a
+// server: the disk filesystems, memory filesystems, and ZFS, which keep their free-space counters in the kernel.
+// A goroutine and a timer per mount and read would wake threads of the Go runtime every slow sample, which costs
+// more CPU than the statfs calls (docs/benchmarks.md); network and FUSE filesystems (nfs, cifs, ceph, 9p, fuse.*,
+// and any type not listed) keep them, so that a hung server holds up nothing.
+func localFSType(t string) bool {
+	switch t {
+	case "ext2", "ext3", "ext4", "xfs", "btrfs", "zfs", "f2fs", "jfs", "reiserfs", "bcachefs", "nilfs2",
+		"vfat", "msdos", "exfat", "ntfs", "ntfs3", "hfs", "hfsplus", "udf",
+		"tmpfs", "ramfs", "devtmpfs", "hugetlbfs":
+		return true
+	}
+	return false
 }
 
 // statfsWorker serves a mount's statfs requests until req is closed. One stuck in a hung statfs ends when it
@@ -210,7 +229,10 @@ type filesystemSource struct {
 	proc   ProcFS
 	cfg    FilesystemConfig
 	statfs func(string, *syscall.Statfs_t) error
-	logger *slog.Logger
+	// statfsLocal is statfs for the local mounts, called inline: statfsLocal (this package's) unless
+	// FilesystemConfig.Statfs replaces both.
+	statfsLocal func(string, *syscall.Statfs_t) error
+	logger      *slog.Logger
 
 	// pid1 and self are 1/mountinfo, the host's mounts when the exporter shares the host's PID namespace, and
 	// self/mountinfo, the exporter's own, read when pid 1's is hidden (hidepid) or unreadable.
@@ -237,12 +259,14 @@ type filesystemSource struct {
 }
 
 // NewFilesystem returns the source of the mounted filesystems: mountinfo, through procfs, and a statfs of each
-// mount, in a goroutine per mount that Close ends.
+// mount, inline for local filesystems and in a goroutine per mount, which Close ends, for the others.
 func NewFilesystem(proc ProcFS, cfg FilesystemConfig) Source {
 	s := &filesystemSource{proc: proc, cfg: cfg, statfs: cfg.Statfs, logger: cfg.Logger, mounts: map[string]*fsMount{},
 		pid1: proc.mountinfoFile("1/mountinfo"), self: proc.mountinfoFile("self/mountinfo")}
 	if s.statfs == nil {
-		s.statfs = Statfs
+		s.statfs, s.statfsLocal = Statfs, statfsLocal
+	} else {
+		s.statfsLocal = s.statfs
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
@@ -403,7 +427,7 @@ func (s *filesystemSource) rebuild() error {
 				s.refused++
 				continue
 			}
-			m = &fsMount{labels: e.labels, path: e.path, optRO: e.ro, seen: s.gen, done: make(chan error, 1)}
+			m = &fsMount{labels: e.labels, path: e.path, optRO: e.ro, seen: s.gen, done: make(chan error, 1), local: localFSType(e.labels[2])}
 			s.mounts[e.labels[1]] = m
 			kept++
 		}
@@ -423,6 +447,10 @@ func (s *filesystemSource) statAll() {
 	started := false
 	for _, m := range s.active {
 		m.outcome = fsStale // until an answer says otherwise
+		if m.local {
+			m.answer(s.statfsLocal(m.path, &m.buf))
+			continue
+		}
 		if m.busy {
 			select {
 			case err := <-m.done:

@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -15,107 +14,26 @@ import (
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/servermon/servermon_exporter/internal/fakeproc"
 )
-
-// fakeStatfs answers statfs from a table of paths, counts the calls, and hangs the paths it is told to until they
-// are released.
-type fakeStatfs struct {
-	mu     sync.Mutex
-	fs     map[string]syscall.Statfs_t
-	errs   map[string]error
-	hang   map[string]chan struct{}
-	calls  map[string]int
-	inside map[string]int // calls in progress
-	most   map[string]int // most calls ever in progress at once
-}
-
-func newFakeStatfs() *fakeStatfs {
-	return &fakeStatfs{fs: map[string]syscall.Statfs_t{}, errs: map[string]error{}, hang: map[string]chan struct{}{},
-		calls: map[string]int{}, inside: map[string]int{}, most: map[string]int{}}
-}
-
-func (f *fakeStatfs) statfs(path string, st *syscall.Statfs_t) error {
-	f.mu.Lock()
-	f.calls[path]++
-	f.inside[path]++
-	f.most[path] = max(f.most[path], f.inside[path])
-	hang := f.hang[path]
-	f.mu.Unlock()
-	if hang != nil {
-		<-hang
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.inside[path]--
-	if err := f.errs[path]; err != nil {
-		return err
-	}
-	v, ok := f.fs[path]
-	if !ok {
-		return syscall.ENOENT
-	}
-	*st = v
-	return nil
-}
-
-// set gives path a filesystem of 4 KiB blocks.
-func (f *fakeStatfs) set(path string, blocks, free, avail, files, filesFree uint64) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	st := syscall.Statfs_t{Bsize: 4096, Frsize: 4096, Blocks: blocks, Bfree: free, Bavail: avail, Files: files, Ffree: filesFree}
-	f.fs[path] = st
-}
-
-// setReadOnly sets ST_RDONLY in path's statfs flags, as a read-only bind in the exporter's namespace does.
-func (f *fakeStatfs) setReadOnly(path string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	st := f.fs[path]
-	st.Flags = 1 // ST_RDONLY
-	f.fs[path] = st
-}
-
-func (f *fakeStatfs) fail(path string, err error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.errs[path] = err
-}
-
-// block makes statfs of path hang until the returned function is called.
-func (f *fakeStatfs) block(path string) (release func()) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	ch := make(chan struct{})
-	f.hang[path] = ch
-	return sync.OnceFunc(func() {
-		f.mu.Lock()
-		delete(f.hang, path)
-		f.mu.Unlock()
-		close(ch)
-	})
-}
-
-func (f *fakeStatfs) count(path string) (calls, inside, most int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.calls[path], f.inside[path], f.most[path]
-}
 
 // fsTest is a sampler of the filesystem source alone over a fake /proc whose 1/mountinfo the test writes, with a
 // fake statfs and the default exclusions.
 type fsTest struct {
 	*testSampler
 	proc   *fakeProc
-	statfs *fakeStatfs
+	statfs *fakeproc.Statfs
+	src    *filesystemSource
 }
 
 func newFSTest(t *testing.T, mountinfo string, tweak func(*FilesystemConfig)) *fsTest {
 	t.Helper()
 	p := newFakeProc(t, "t0")
 	p.write("1/mountinfo", mountinfo)
-	f := newFakeStatfs()
+	f := fakeproc.NewStatfs()
 	cfg := FilesystemConfig{MountPointsExclude: mustCompile(DefaultMountPointsExclude), FSTypesExclude: mustCompile(DefaultFSTypesExclude),
-		StatfsTimeout: 50 * time.Millisecond, Statfs: f.statfs}
+		StatfsTimeout: 50 * time.Millisecond, Statfs: f.Call}
 	if tweak != nil {
 		tweak(&cfg)
 	}
@@ -127,7 +45,7 @@ func newFSTest(t *testing.T, mountinfo string, tweak func(*FilesystemConfig)) *f
 	s := newConfiguredTestSampler(t, []Source{src}, SamplerConfig{Interval: time.Second, Window: time.Minute, Timeout: 500 * time.Millisecond})
 	cfgLogger := s.Sampler.logger
 	src.(*filesystemSource).logger = cfgLogger // the mounts' faults go to the test's log too
-	return &fsTest{testSampler: s, proc: p, statfs: f}
+	return &fsTest{testSampler: s, proc: p, statfs: f, src: src.(*filesystemSource)}
 }
 
 func (ft *fsTest) sample() map[string]float64 {
@@ -215,17 +133,17 @@ func TestFilesystemValues(t *testing.T) {
 	f := ft.statfs
 	// / reserves 400 of its 1000 blocks for root: 500 free, 100 available. df: Use% = 500/(500+100) = 84 %
 	// (83.3 rounded up), where 1 − avail/size would say 90 %.
-	f.set("/", 1000, 500, 100, 1000, 750)
-	f.set("/data", 2000, 2000, 2000, 10, 10)
-	f.set("/mnt/my disk", 100, 25, 25, 0, 0)   // btrfs: no inode count
-	f.set("/srv", 256, 192, 192, 100, 99)      // the tmpfs mounted over the ext4
-	f.set("/mnt/bad\xffname", 10, 5, 5, 10, 5) // statfs gets the kernel's path, the label a valid one
-	f.set("/ro-sb", 10, 10, 10, 10, 10)
-	f.set("/flag", 10, 10, 10, 10, 10)
-	f.setReadOnly("/flag")
-	f.set("/empty", 0, 0, 0, 0, 0)
-	f.fail("/err", syscall.EACCES)
-	f.set(`/quote"\n`, 10, 0, 0, 10, 0)
+	f.SetBlocks("/", 1000, 500, 100, 1000, 750)
+	f.SetBlocks("/data", 2000, 2000, 2000, 10, 10)
+	f.SetBlocks("/mnt/my disk", 100, 25, 25, 0, 0)   // btrfs: no inode count
+	f.SetBlocks("/srv", 256, 192, 192, 100, 99)      // the tmpfs mounted over the ext4
+	f.SetBlocks("/mnt/bad\xffname", 10, 5, 5, 10, 5) // statfs gets the kernel's path, the label a valid one
+	f.SetBlocks("/ro-sb", 10, 10, 10, 10, 10)
+	f.SetBlocks("/flag", 10, 10, 10, 10, 10)
+	f.SetReadOnly("/flag")
+	f.SetBlocks("/empty", 0, 0, 0, 0, 0)
+	f.Fail("/err", syscall.EACCES)
+	f.SetBlocks(`/quote"\n`, 10, 0, 0, 10, 0)
 	body := func() []byte { ft.clock.Advance(time.Second); ft.Sample(); return ft.AppendMetrics(nil) }()
 	got := parseSamples(t, body)
 
@@ -279,26 +197,13 @@ func TestFilesystemValues(t *testing.T) {
 	if n := strings.Count(ft.logs.String(), "filesystem not read"); n != 1 {
 		t.Errorf("the failing statfs logged %d times over two reads, want once:\n%s", n, ft.logs)
 	}
-	f.set("/err", 10, 5, 5, 10, 5)
-	f.fail("/err", nil)
+	f.SetBlocks("/err", 10, 5, 5, 10, 5)
+	f.Fail("/err", nil)
 	got = ft.sample()
 	expectSamples(t, got, map[string]float64{fsSeries("servermon_filesystem_device_error", "/dev/vdh", "/err", "ext4"): 0,
 		fsSeries("servermon_filesystem_usage_ratio", "/dev/vdh", "/err", "ext4"): 0.5})
 	if !strings.Contains(ft.logs.String(), "filesystem answers again") {
 		t.Errorf("recovery not logged:\n%s", ft.logs)
-	}
-}
-
-// waitIdle waits until no statfs of path is in progress.
-func (f *fakeStatfs) waitIdle(t *testing.T, path string) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
-		if _, inside, _ := f.count(path); inside == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("statfs of %s still in progress after 10 s", path)
-		}
 	}
 }
 
@@ -309,8 +214,8 @@ func (f *fakeStatfs) waitIdle(t *testing.T, path string) {
 func TestFilesystemHungMountBlocksNothing(t *testing.T) {
 	ft := newFSTest(t, "1 0 254:0 / / rw - ext4 /dev/vda rw\n2 1 0:50 / /nfs rw - nfs4 server:/export rw\n", nil)
 	f := ft.statfs
-	f.set("/nfs", 100, 50, 50, 100, 50)
-	release := f.block("/nfs")
+	f.SetBlocks("/nfs", 100, 50, 50, 100, 50)
+	release := f.Block("/nfs")
 	defer release()
 	rootUsage := fsSeries("servermon_filesystem_usage_ratio", "/dev/vda", "/", "ext4")
 	nfsError := fsSeries("servermon_filesystem_device_error", "server:/export", "/nfs", "nfs4")
@@ -318,7 +223,7 @@ func TestFilesystemHungMountBlocksNothing(t *testing.T) {
 	success := `servermon_collector_success{collector="filesystem"}`
 	for i := range 4 {
 		free := uint64(900 - 100*i) // / fills up while /nfs hangs
-		f.set("/", 1000, free, free, 10, 5)
+		f.SetBlocks("/", 1000, free, free, 10, 5)
 		start := time.Now()
 		got := ft.sample()
 		if d := time.Since(start); d >= 500*time.Millisecond {
@@ -326,7 +231,7 @@ func TestFilesystemHungMountBlocksNothing(t *testing.T) {
 		}
 		expectSamples(t, got, map[string]float64{success: 1, nfsError: 1, rootUsage: 1 - float64(free)/1000})
 		expectAbsent(t, got, nfsUsage)
-		if calls, _, most := f.count("/nfs"); calls != 1 || most != 1 {
+		if calls, _, most := f.Count("/nfs"); calls != 1 || most != 1 {
 			t.Fatalf("read %d: %d statfs calls of the hung mount, at most %d at once; want the one outstanding", i, calls, most)
 		}
 	}
@@ -335,14 +240,40 @@ func TestFilesystemHungMountBlocksNothing(t *testing.T) {
 	}
 
 	release()
-	f.waitIdle(t, "/nfs")
+	f.WaitIdle(t, "/nfs")
 	got := ft.sample()
 	expectSamples(t, got, map[string]float64{success: 1, nfsError: 0, nfsUsage: 0.5})
-	if calls, _, most := f.count("/nfs"); calls != 2 || most != 1 {
+	if calls, _, most := f.Count("/nfs"); calls != 2 || most != 1 {
 		t.Errorf("after recovery: %d statfs calls of the mount, at most %d at once; want 2, one at a time", calls, most)
 	}
 	if !strings.Contains(ft.logs.String(), "filesystem answers again") {
 		t.Errorf("recovery not logged:\n%s", ft.logs)
+	}
+}
+
+// TestFilesystemLocalMountsInline checks which mounts get a goroutine of their own: the network and FUSE ones and
+// any type not known to be local, not the disk and memory filesystems, whose statfs is called inline.
+func TestFilesystemLocalMountsInline(t *testing.T) {
+	ft := newFSTest(t, "1 0 254:0 / / rw - ext4 /dev/vda rw\n2 1 254:1 / /data rw - xfs /dev/vdb rw\n"+
+		"3 1 0:40 / /run/user rw - tmpfs tmpfs rw\n4 1 0:50 / /nfs rw - nfs4 server:/export rw\n"+
+		"5 1 0:51 / /sshfs rw - fuse.sshfs host:/ rw\n6 1 0:52 / /new rw - newfs none rw\n", nil)
+	for _, path := range []string{"/", "/data", "/run/user", "/nfs", "/sshfs", "/new"} {
+		ft.statfs.SetBlocks(path, 100, 50, 50, 10, 5)
+	}
+	ft.sample()
+	wantGoroutine := map[string]bool{"/": false, "/data": false, "/run/user": false, "/nfs": true, "/sshfs": true, "/new": true}
+	for path, want := range wantGoroutine {
+		m := ft.src.mounts[path]
+		if m == nil {
+			t.Errorf("mount %s not reported", path)
+			continue
+		}
+		if got := m.req != nil; got != want {
+			t.Errorf("mount %s (local %v) has a goroutine: %v, want %v", path, m.local, got, want)
+		}
+		if calls, _, _ := ft.statfs.Count(path); calls != 1 {
+			t.Errorf("mount %s: %d statfs calls, want 1", path, calls)
+		}
 	}
 }
 
@@ -352,21 +283,21 @@ func TestFilesystemHungMountBlocksNothing(t *testing.T) {
 func TestFilesystemSlowMountReportsLateAnswers(t *testing.T) {
 	ft := newFSTest(t, "1 0 0:50 / /slow rw - nfs4 server:/export rw\n", nil)
 	f := ft.statfs
-	f.set("/slow", 100, 80, 80, 0, 0)
-	release := f.block("/slow")
+	f.SetBlocks("/slow", 100, 80, 80, 0, 0)
+	release := f.Block("/slow")
 	errSeries := fsSeries("servermon_filesystem_device_error", "server:/export", "/slow", "nfs4")
 	usage := fsSeries("servermon_filesystem_usage_ratio", "server:/export", "/slow", "nfs4")
 	got := ft.sample() // times out
 	expectSamples(t, got, map[string]float64{errSeries: 1})
 	release()
-	f.waitIdle(t, "/slow")
-	release = f.block("/slow") // the next call is slow again
+	f.WaitIdle(t, "/slow")
+	release = f.Block("/slow") // the next call is slow again
 	defer func() { release() }()
-	f.set("/slow", 100, 60, 60, 0, 0) // what the next, slow call would see
+	f.SetBlocks("/slow", 100, 60, 60, 0, 0) // what the next, slow call would see
 	got = ft.sample()
 	expectSamples(t, got, map[string]float64{errSeries: 0, usage: 0.2})
 	release()
-	f.waitIdle(t, "/slow")
+	f.WaitIdle(t, "/slow")
 	got = ft.sample()
 	expectSamples(t, got, map[string]float64{errSeries: 0, usage: 0.4})
 }
@@ -377,9 +308,9 @@ func TestFilesystemSlowMountReportsLateAnswers(t *testing.T) {
 func TestFilesystemMountsComeAndGo(t *testing.T) {
 	ft := newFSTest(t, "1 0 254:0 / / rw - ext4 /dev/vda rw\n2 1 254:16 / /data rw - xfs /dev/vdb rw\n", nil)
 	f := ft.statfs
-	f.set("/", 1000, 500, 500, 10, 5)
-	f.set("/data", 1000, 900, 900, 10, 5)
-	f.set("/new", 100, 0, 0, 10, 5)
+	f.SetBlocks("/", 1000, 500, 500, 10, 5)
+	f.SetBlocks("/data", 1000, 900, 900, 10, 5)
+	f.SetBlocks("/new", 100, 0, 0, 10, 5)
 	got := ft.sample()
 	expectSamples(t, got, map[string]float64{
 		fsSeries("servermon_filesystem_size_bytes", "/dev/vda", "/", "ext4"):     4096000,
@@ -387,7 +318,7 @@ func TestFilesystemMountsComeAndGo(t *testing.T) {
 	})
 
 	ft.proc.write("1/mountinfo", "1 0 254:0 / / rw - ext4 /dev/vda rw\n3 1 254:32 / /new rw - ext4 /dev/vdc rw\n")
-	f.set("/", 2000, 1500, 1500, 10, 5) // grown to twice the size, same space used
+	f.SetBlocks("/", 2000, 1500, 1500, 10, 5) // grown to twice the size, same space used
 	got = ft.sample()
 	expectSamples(t, got, map[string]float64{
 		fsSeries("servermon_filesystem_size_bytes", "/dev/vda", "/", "ext4"):     8192000,
@@ -409,7 +340,7 @@ func TestFilesystemMountsComeAndGo(t *testing.T) {
 			t.Errorf("%s still reported after /new was remounted from /dev/vdd", k)
 		}
 	}
-	if calls, _, _ := f.count("/data"); calls != 1 {
+	if calls, _, _ := f.Count("/data"); calls != 1 {
 		t.Errorf("/data statfs'ed %d times, want once: it was unmounted after the first read", calls)
 	}
 }
@@ -424,7 +355,7 @@ func TestFilesystemMaxMounts(t *testing.T) {
 	}
 	ft := newFSTest(t, table("/a", "/b", "/c", "/d", "/e"), func(c *FilesystemConfig) { c.MaxMounts = 3 })
 	for _, p := range []string{"/a", "/b", "/c", "/d", "/e"} {
-		ft.statfs.set(p, 10, 5, 5, 10, 5)
+		ft.statfs.SetBlocks(p, 10, 5, 5, 10, 5)
 	}
 	reported := func(got map[string]float64) []string {
 		var ps []string
@@ -450,7 +381,7 @@ func TestFilesystemMaxMounts(t *testing.T) {
 	if n := strings.Count(ft.logs.String(), "not reporting every filesystem"); n != 1 {
 		t.Errorf("refusal logged %d times, want once:\n%s", n, ft.logs)
 	}
-	if calls, _, _ := ft.statfs.count("/d"); calls != 0 {
+	if calls, _, _ := ft.statfs.Count("/d"); calls != 0 {
 		t.Errorf("refused mount /d statfs'ed %d times", calls)
 	}
 }
@@ -465,8 +396,8 @@ func TestFilesystemReadsSelfWhenPid1Hidden(t *testing.T) {
 		t.Fatal(err)
 	}
 	ft.proc.write("self/mountinfo", "1 0 254:0 / / ro,relatime - ext4 /dev/vda rw\n2 1 254:16 / /iso ro - ext4 /dev/vdb ro\n")
-	ft.statfs.set("/", 10, 5, 5, 10, 5)
-	ft.statfs.set("/iso", 10, 0, 0, 10, 0)
+	ft.statfs.SetBlocks("/", 10, 5, 5, 10, 5)
+	ft.statfs.SetBlocks("/iso", 10, 0, 0, 10, 0)
 	got := ft.sample()
 	got = merge(got, ft.sample())
 	expectSamples(t, got, map[string]float64{`servermon_collector_success{collector="filesystem"}`: 1,
@@ -484,7 +415,7 @@ func TestFilesystemRootfs(t *testing.T) {
 	ft := newFSTest(t, "1 0 254:0 / /host rw - ext4 /dev/vda rw\n2 1 254:16 / /host/home rw - xfs /dev/vdb rw\n"+
 		"3 1 254:32 / /hostile rw - ext4 /dev/vdc rw\n", func(c *FilesystemConfig) { c.RootFS = "/host/" })
 	for _, p := range []string{"/host", "/host/home", "/host/hostile"} {
-		ft.statfs.set(p, 10, 5, 5, 10, 5)
+		ft.statfs.SetBlocks(p, 10, 5, 5, 10, 5)
 	}
 	got := ft.sample()
 	expectSamples(t, got, map[string]float64{
@@ -498,7 +429,7 @@ func TestFilesystemRootfs(t *testing.T) {
 // mounts keep their last read meanwhile, and a good one brings them back.
 func TestFilesystemMalformedMountinfo(t *testing.T) {
 	ft := newFSTest(t, "1 0 254:0 / / rw - ext4 /dev/vda rw\n", nil)
-	ft.statfs.set("/", 10, 5, 5, 10, 5)
+	ft.statfs.SetBlocks("/", 10, 5, 5, 10, 5)
 	ft.sample()
 	for _, garbage := range []string{"1 0 254:0 / / rw ext4 /dev/vda rw\n", "x y z\n", "\x00\xff", strings.Repeat("1 ", 1<<16)} {
 		ft.proc.write("1/mountinfo", garbage)
@@ -507,7 +438,7 @@ func TestFilesystemMalformedMountinfo(t *testing.T) {
 			fsSeries("servermon_filesystem_usage_ratio", "/dev/vda", "/", "ext4"): 0.5})
 	}
 	ft.proc.write("1/mountinfo", "1 0 254:0 / / rw - ext4 /dev/vda rw\n")
-	ft.statfs.set("/", 10, 1, 1, 10, 5)
+	ft.statfs.SetBlocks("/", 10, 1, 1, 10, 5)
 	got := ft.sample()
 	expectSamples(t, got, map[string]float64{`servermon_collector_success{collector="filesystem"}`: 1,
 		fsSeries("servermon_filesystem_usage_ratio", "/dev/vda", "/", "ext4"): 0.9})
@@ -518,9 +449,9 @@ func TestFilesystemMalformedMountinfo(t *testing.T) {
 // the package's goroutines when the tests end).
 func TestFilesystemCloseWithHungMount(t *testing.T) {
 	ft := newFSTest(t, "1 0 254:0 / / rw - ext4 /dev/vda rw\n2 1 0:50 / /nfs rw - nfs4 server:/export rw\n", nil)
-	ft.statfs.set("/", 10, 5, 5, 10, 5)
-	ft.statfs.set("/nfs", 10, 5, 5, 10, 5)
-	release := ft.statfs.block("/nfs")
+	ft.statfs.SetBlocks("/", 10, 5, 5, 10, 5)
+	ft.statfs.SetBlocks("/nfs", 10, 5, 5, 10, 5)
+	release := ft.statfs.Block("/nfs")
 	defer release()
 	ft.Start()
 	ft.sample()
@@ -535,7 +466,7 @@ func TestFilesystemCloseWithHungMount(t *testing.T) {
 	expectSamples(t, got, map[string]float64{fsSeries("servermon_filesystem_usage_ratio", "/dev/vda", "/", "ext4"): 0.5,
 		fsSeries("servermon_filesystem_device_error", "server:/export", "/nfs", "nfs4"): 1})
 	release()
-	ft.statfs.waitIdle(t, "/nfs")
+	ft.statfs.WaitIdle(t, "/nfs")
 	got = ft.sample()
 	expectSamples(t, got, map[string]float64{fsSeries("servermon_filesystem_device_error", "server:/export", "/nfs", "nfs4"): 0})
 }
@@ -576,27 +507,30 @@ func TestStripRootfs(t *testing.T) {
 	}
 }
 
-// TestStatfs checks the system call against the syscall package's, and that it allocates nothing where it has
-// its own path copy.
+// TestStatfs checks the system call, through the scheduler and raw, against the syscall package's, and that it
+// allocates nothing where it has its own path copy.
 func TestStatfs(t *testing.T) {
-	var got, want syscall.Statfs_t
-	if err := Statfs("/proc", &got); err != nil {
-		t.Fatal(err)
-	}
+	var want syscall.Statfs_t
 	if err := syscall.Statfs("/proc", &want); err != nil {
 		t.Fatal(err)
 	}
-	if got.Type != want.Type || got.Type != procSuperMagic || got.Bsize != want.Bsize {
-		t.Errorf("Statfs(/proc) = type %#x bsize %d, syscall.Statfs %#x %d", got.Type, got.Bsize, want.Type, want.Bsize)
-	}
-	for path, wantErr := range map[string]error{"/no/such/dir": syscall.ENOENT, "/proc\x00x": syscall.EINVAL,
-		"/" + strings.Repeat("x/", statfsPathMax): syscall.ENOENT} {
-		if err := Statfs(path, &got); !errors.Is(err, wantErr) {
-			t.Errorf("Statfs(%.20q…) = %v, want %v", path, err, wantErr)
+	for name, call := range map[string]func(string, *syscall.Statfs_t) error{"Statfs": Statfs, "statfsLocal": statfsLocal} {
+		var got syscall.Statfs_t
+		if err := call("/proc", &got); err != nil {
+			t.Fatal(err)
 		}
-	}
-	if n := testing.AllocsPerRun(100, func() { _ = Statfs("/proc", &got) }); n != 0 && statfsAllocates == 0 {
-		t.Errorf("Statfs allocates %v times a call", n)
+		if got.Type != want.Type || got.Type != procSuperMagic || got.Bsize != want.Bsize {
+			t.Errorf("%s(/proc) = type %#x bsize %d, syscall.Statfs %#x %d", name, got.Type, got.Bsize, want.Type, want.Bsize)
+		}
+		for path, wantErr := range map[string]error{"/no/such/dir": syscall.ENOENT, "/proc\x00x": syscall.EINVAL,
+			"/" + strings.Repeat("x/", statfsPathMax): syscall.ENOENT} {
+			if err := call(path, &got); !errors.Is(err, wantErr) {
+				t.Errorf("%s(%.20q…) = %v, want %v", name, path, err, wantErr)
+			}
+		}
+		if n := testing.AllocsPerRun(100, func() { _ = call("/proc", &got) }); n != 0 && statfsAllocates == 0 {
+			t.Errorf("%s allocates %v times a call", name, n)
+		}
 	}
 }
 
@@ -706,7 +640,7 @@ func checkMountinfoPoll(t *testing.T) {
 func TestFilesystemWithoutMountinfo(t *testing.T) {
 	ft := newFSTest(t, "", nil)
 	ft.proc.remove("1")
-	ft.statfs.set("/", 10, 5, 5, 10, 5)
+	ft.statfs.SetBlocks("/", 10, 5, 5, 10, 5)
 	var got map[string]float64
 	for range 5 {
 		got = ft.sample()

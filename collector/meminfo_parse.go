@@ -36,6 +36,18 @@ func parseMeminfo(data []byte, r *meminfoReading) bool {
 		return false
 	}
 	r.info = procfs.Meminfo{}
+	m := &r.info
+	// dst are the procfs.Meminfo fields of each key, its value in kB and in bytes.
+	dst := [miCount]struct{ val, bytes **uint64 }{
+		miMemTotal:     {&m.MemTotal, &m.MemTotalBytes},
+		miMemFree:      {&m.MemFree, &m.MemFreeBytes},
+		miMemAvailable: {&m.MemAvailable, &m.MemAvailableBytes},
+		miBuffers:      {&m.Buffers, &m.BuffersBytes},
+		miCached:       {&m.Cached, &m.CachedBytes},
+		miSReclaimable: {&m.SReclaimable, &m.SReclaimableBytes},
+		miSwapTotal:    {&m.SwapTotal, &m.SwapTotalBytes},
+		miSwapFree:     {&m.SwapFree, &m.SwapFreeBytes},
+	}
 	ls := lines(data)
 	for {
 		line, ok := ls.next()
@@ -72,24 +84,7 @@ func parseMeminfo(data []byte, r *meminfoReading) bool {
 			continue
 		}
 		r.val[i], r.bytes[i] = val, b
-		switch i {
-		case miMemTotal:
-			r.info.MemTotal, r.info.MemTotalBytes = &r.val[i], &r.bytes[i]
-		case miMemFree:
-			r.info.MemFree, r.info.MemFreeBytes = &r.val[i], &r.bytes[i]
-		case miMemAvailable:
-			r.info.MemAvailable, r.info.MemAvailableBytes = &r.val[i], &r.bytes[i]
-		case miBuffers:
-			r.info.Buffers, r.info.BuffersBytes = &r.val[i], &r.bytes[i]
-		case miCached:
-			r.info.Cached, r.info.CachedBytes = &r.val[i], &r.bytes[i]
-		case miSReclaimable:
-			r.info.SReclaimable, r.info.SReclaimableBytes = &r.val[i], &r.bytes[i]
-		case miSwapTotal:
-			r.info.SwapTotal, r.info.SwapTotalBytes = &r.val[i], &r.bytes[i]
-		case miSwapFree:
-			r.info.SwapFree, r.info.SwapFreeBytes = &r.val[i], &r.bytes[i]
-		}
+		*dst[i].val, *dst[i].bytes = &r.val[i], &r.bytes[i]
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/servermon/servermon_exporter/internal/clock"
 	"github.com/servermon/servermon_exporter/internal/exposition"
+	"github.com/servermon/servermon_exporter/internal/ticktimer"
 )
 
 // Observer is told about every sample, e.g. the forecaster, which feeds the gauges' newest values to its series.
@@ -161,7 +162,7 @@ func NewSampler(cfg SamplerConfig, sources []Source, observers ...Observer) (*Sa
 func (s *Sampler) Run(ctx context.Context) {
 	s.Start()
 	defer s.Close()
-	tick, err := newTickTimer(s.cfg.Interval)
+	tick, err := ticktimer.New(s.cfg.Interval)
 	if err != nil {
 		s.logger.Warn("sampling with Go timers", "err", err)
 		s.runTicker(ctx)
@@ -267,7 +268,7 @@ func (s *Sampler) Sample() {
 	}
 	s.sampled, s.behind, s.last = true, false, now
 	// The read timeout is a Go timer, stopped before the sampling goroutine sleeps: no timer is then pending, so
-	// the runtime's monitor thread is not woken for it (see tickTimer).
+	// the runtime's monitor thread is not woken for it (see ticktimer.Timer).
 	if s.timer == nil {
 		s.timer = time.NewTimer(s.cfg.Timeout)
 	} else {

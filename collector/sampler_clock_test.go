@@ -88,20 +88,19 @@ func TestClockGoingBackwardsSkipsSamples(t *testing.T) {
 		p.write("diskstats", "   8       0 sda "+uintString(reads)+" 0 0 0 0 0 0 0 0 0 0\n")
 	}
 	writeDisk()
-	for range 5 {
-		s.Sample()
-		reads += 100
-		writeDisk()
-		broken.Advance(time.Second)
+	// sample samples n seconds of 100 reads a second.
+	sample := func(n int) {
+		for range n {
+			s.Sample()
+			reads += 100
+			writeDisk()
+			broken.Advance(time.Second)
+		}
 	}
+	sample(5)
 	before := s.metrics(t)
 	broken.Advance(-time.Minute) // the clock goes back a minute
-	for range 30 {
-		s.Sample()
-		reads += 100
-		writeDisk()
-		broken.Advance(time.Second)
-	}
+	sample(30)
 	during := s.metrics(t)
 	if during["servermon_samples_total"] != before["servermon_samples_total"] {
 		t.Errorf("samples recorded while the clock was behind: %v, then %v", before["servermon_samples_total"], during["servermon_samples_total"])
@@ -114,13 +113,7 @@ func TestClockGoingBackwardsSkipsSamples(t *testing.T) {
 			t.Errorf("%s = %v", k, v)
 		}
 	}
-	// The clock is now 25 s behind the last recorded sample; 30 more seconds take it 5 s past.
-	for range 30 {
-		s.Sample()
-		reads += 100
-		writeDisk()
-		broken.Advance(time.Second)
-	}
+	sample(30) // the clock was 25 s behind the last recorded sample; this takes it 5 s past
 	after := s.metrics(t)
 	if after["servermon_samples_total"] <= before["servermon_samples_total"] {
 		t.Fatalf("sampling did not resume: %v samples", after["servermon_samples_total"])

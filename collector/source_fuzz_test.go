@@ -91,7 +91,7 @@ func FuzzMountinfo(f *testing.F) {
 	f.Fuzz(func(t *testing.T, mountinfo []byte) {
 		ft := newFSTest(t, good, nil)
 		for _, p := range []string{"/", "/mnt/my disk", "/a\xff\xfe", "/srv"} {
-			ft.statfs.set(p, 100, 50, 40, 10, 5)
+			ft.statfs.SetBlocks(p, 100, 50, 40, 10, 5)
 		}
 		ft.sample()
 		for _, content := range []string{string(mountinfo), good} {

@@ -18,5 +18,8 @@ func Statfs(path string, st *syscall.Statfs_t) error {
 	}
 }
 
+// statfsLocal is Statfs: these architectures have no raw variant of it here.
+func statfsLocal(path string, st *syscall.Statfs_t) error { return Statfs(path, st) }
+
 // statfsAllocates is the allocations of one Statfs call of a short path.
 const statfsAllocates = 1

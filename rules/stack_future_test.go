@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"net/url"
-	"os"
 	"regexp"
 	"slices"
 	"sort"
@@ -40,17 +39,11 @@ func loadTimedPanels(t *testing.T) []timedPanel {
 	}
 	var out []timedPanel
 	for _, f := range dashboardFiles {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatalf("read dashboard: %v", err)
-		}
 		var doc struct {
 			Time   struct{ From, To string }
 			Panels []jsonPanel
 		}
-		if err := json.Unmarshal(data, &doc); err != nil {
-			t.Fatalf("parse %s: %v", f, err)
-		}
+		readDashboard(t, f, &doc)
 		var walk func(ps []jsonPanel)
 		walk = func(ps []jsonPanel) {
 			for _, p := range ps {

@@ -4,13 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"syscall"
 	"time"
 	"unsafe"
+
+	"github.com/servermon/servermon_exporter/internal/ticktimer"
 )
 
 // variant is one way of sampling: the files read at every tick, the files read in addition at every 5th tick, and
@@ -102,9 +103,12 @@ func runChild(name, procfs string) error {
 	read, wait := naivePread, sleepToSecond
 	if !v.naive {
 		read = rawPread
-		if wait, err = newTimerfdWait(); err != nil {
+		tick, err := ticktimer.New(time.Second)
+		if err != nil {
 			return err
 		}
+		defer tick.Close()
+		wait = tick.Wait
 	}
 	for n := 0; ; n++ {
 		if err := wait(); err != nil {
@@ -153,38 +157,4 @@ func sleepToSecond() error {
 	now := time.Now()
 	time.Sleep(now.Truncate(time.Second).Add(time.Second).Sub(now))
 	return nil
-}
-
-// itimerspec is the kernel's struct itimerspec.
-type itimerspec struct{ interval, value syscall.Timespec }
-
-// newTimerfdWait returns a function that waits for the next tick of a periodic 1 s timerfd in the network poller.
-func newTimerfdWait() (func() error, error) {
-	const clockMonotonic = 1 // the syscall package lacks CLOCK_MONOTONIC; TFD_NONBLOCK|TFD_CLOEXEC are O_NONBLOCK|O_CLOEXEC
-	fd, _, errno := syscall.RawSyscall(syscall.SYS_TIMERFD_CREATE, clockMonotonic, syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
-	if errno != 0 {
-		return nil, fmt.Errorf("timerfd_create: %w", errno)
-	}
-	file := os.NewFile(fd, "timerfd")
-	spec := itimerspec{interval: syscall.NsecToTimespec(1e9), value: syscall.NsecToTimespec(1e9)}
-	if _, _, errno := syscall.RawSyscall6(syscall.SYS_TIMERFD_SETTIME, fd, 0, uintptr(unsafe.Pointer(&spec)), 0, 0, 0); errno != 0 {
-		file.Close()
-		return nil, fmt.Errorf("timerfd_settime: %w", errno)
-	}
-	rc, err := file.SyscallConn()
-	if err != nil {
-		file.Close()
-		return nil, fmt.Errorf("timerfd: %w", err)
-	}
-	var expirations uint64
-	read := func(fd uintptr) bool {
-		_, _, errno := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&expirations)), unsafe.Sizeof(expirations))
-		return errno != syscall.EAGAIN // not yet expired: wait in the poller
-	}
-	return func() error {
-		if err := rc.Read(read); err != nil {
-			return fmt.Errorf("waiting on timerfd: %w", err)
-		}
-		return nil
-	}, nil
 }

@@ -17,34 +17,28 @@ import (
 // docs/node-mixin/alerts/alerts.libsonnet) with its default selectors and thresholds: warning when less than 40 %
 // is available and predict_linear over 6 h says empty within 24 h, critical below 20 % and within 4 h, both for 1 h
 // on filesystems that are not read-only.
-const nodeMixinRules = `groups:
-  - name: node-exporter-filesystem
-    rules:
-      - alert: NodeFilesystemSpaceFillingUp
+func nodeMixinRules() string {
+	return "groups:\n  - name: node-exporter-filesystem\n    rules:\n" +
+		nodeMixinRule(40, "24*60*60", "warning") + nodeMixinRule(20, "4*60*60", "critical")
+}
+
+// nodeMixinRule is one severity of NodeFilesystemSpaceFillingUp, as node-mixin spells it.
+func nodeMixinRule(availPercent int, within, severity string) string {
+	const sel = `{job="node",fstype!="",mountpoint!=""}`
+	return fmt.Sprintf(`      - alert: NodeFilesystemSpaceFillingUp
         expr: |
           (
-            node_filesystem_avail_bytes{job="node",fstype!="",mountpoint!=""} / node_filesystem_size_bytes{job="node",fstype!="",mountpoint!=""} * 100 < 40
+            node_filesystem_avail_bytes%[1]s / node_filesystem_size_bytes%[1]s * 100 < %[2]d
           and
-            predict_linear(node_filesystem_avail_bytes{job="node",fstype!="",mountpoint!=""}[6h], 24*60*60) < 0
+            predict_linear(node_filesystem_avail_bytes%[1]s[6h], %[3]s) < 0
           and
-            node_filesystem_readonly{job="node",fstype!="",mountpoint!=""} == 0
+            node_filesystem_readonly%[1]s == 0
           )
         for: 1h
         labels:
-          severity: warning
-      - alert: NodeFilesystemSpaceFillingUp
-        expr: |
-          (
-            node_filesystem_avail_bytes{job="node",fstype!="",mountpoint!=""} / node_filesystem_size_bytes{job="node",fstype!="",mountpoint!=""} * 100 < 20
-          and
-            predict_linear(node_filesystem_avail_bytes{job="node",fstype!="",mountpoint!=""}[6h], 4*60*60) < 0
-          and
-            node_filesystem_readonly{job="node",fstype!="",mountpoint!=""} == 0
-          )
-        for: 1h
-        labels:
-          severity: critical
-`
+          severity: %[4]s
+`, sel, availPercent, within, severity)
+}
 
 // scraped is what node_exporter would have exposed for one run, scraped once a minute.
 type scraped struct {
@@ -62,7 +56,7 @@ type scraped struct {
 // starts to fire (firing, and not firing a minute before). The queries are
 // written to fail (they expect a sample that cannot exist), so that promtool prints what they returned.
 func nodeMixin(ctx context.Context, promtool, dir string, runs []scraped) ([]score, error) {
-	if err := os.WriteFile(filepath.Join(dir, "node-mixin.yml"), []byte(nodeMixinRules), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "node-mixin.yml"), []byte(nodeMixinRules()), 0o644); err != nil {
 		return nil, fmt.Errorf("write node-mixin rules: %w", err)
 	}
 	var b bytes.Buffer

@@ -116,15 +116,7 @@ func testBackfillStack(t *testing.T, source string, write func(io.Writer, backfi
 // promSelf returns one of Prometheus' own metrics.
 func promSelf(t *testing.T, url, series string) float64 {
 	t.Helper()
-	resp, err := http.Get(url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, b := fetch(t, http.DefaultClient, url+"/metrics")
 	v, _ := metricValue(string(b), series)
 	return v
 }

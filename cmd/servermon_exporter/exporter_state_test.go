@@ -104,11 +104,7 @@ func TestStateFaultsAtStartup(t *testing.T) {
 			e := newTestExporterLogging(t, logs, "--forecast.state-file="+path)
 			e.loadState()
 			e.run(t, 3)
-			resp, body := e.get(t, "/metrics")
-			if resp.StatusCode != 200 {
-				t.Fatalf("status %d", resp.StatusCode)
-			}
-			got := string(body)
+			got := string(e.getOK(t, "/metrics"))
 			if !strings.Contains(got, "servermon_forecast_state_load_errors_total 1\n") {
 				t.Errorf("load error not counted:\n%s", grep(got, "state_load"))
 			}
@@ -123,8 +119,8 @@ func TestStateFaultsAtStartup(t *testing.T) {
 			}
 			e.saveState()
 			e.run(t, 1) // bodies are rendered once per sample
-			_, body = e.get(t, "/metrics")
-			saveErrors := strings.Contains(string(body), "servermon_forecast_state_save_errors_total 1\n")
+			got = string(e.getOK(t, "/metrics"))
+			saveErrors := strings.Contains(got, "servermon_forecast_state_save_errors_total 1\n")
 			if tc.canSave {
 				if saveErrors {
 					t.Errorf("save after a bad state file failed:\n%s", logs)
@@ -133,7 +129,7 @@ func TestStateFaultsAtStartup(t *testing.T) {
 					t.Errorf("the new state does not load: %v", err)
 				}
 			} else if !saveErrors {
-				t.Errorf("save into an impossible location not counted:\n%s", grep(string(body), "save_errors"))
+				t.Errorf("save into an impossible location not counted:\n%s", grep(got, "save_errors"))
 			}
 		})
 	}

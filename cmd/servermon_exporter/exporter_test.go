@@ -53,9 +53,15 @@ func newTestExporterWith(t *testing.T, logger *slog.Logger, extra ...string) *te
 	sc := newScenario(t, 10)
 	args := append([]string{"--path.procfs=" + sc.dir, "--sample.interval=10s", "--sample.window=1m", "--collector.timeout=1s",
 		"--forecast.step=10s", "--forecast.history=1d", "--forecast.horizon=1m", "--forecast.horizon=5m"}, extra...)
+	return serveScenario(t, sc, clock.NewFake(time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)), logger, args...)
+}
+
+// serveScenario runs an exporter with the flags args over the scenario sc (its statfs answering for the mounts)
+// on clock fake, its mux behind a test server.
+func serveScenario(t *testing.T, sc *scenario, fake *clock.Fake, logger *slog.Logger, args ...string) *testExporter {
+	t.Helper()
 	cfg := mustParseFlags(t, args...)
-	cfg.collector.Filesystem.Statfs = sc.statfs
-	fake := clock.NewFake(time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC))
+	cfg.collector.Filesystem.Statfs = sc.statfs.Call
 	exp, err := newExporter(cfg, logger, fake)
 	if err != nil {
 		t.Fatal(err)
@@ -83,6 +89,16 @@ func (e *testExporter) run(t *testing.T, n int) {
 func (e *testExporter) get(t *testing.T, path string, header ...string) (*http.Response, []byte) {
 	t.Helper()
 	return fetch(t, e.server.Client(), e.server.URL+path, header...)
+}
+
+// getOK is get of a page that must answer 200; it returns the body.
+func (e *testExporter) getOK(t *testing.T, path string, header ...string) []byte {
+	t.Helper()
+	resp, body := e.get(t, path, header...)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: status %d\n%s", path, resp.StatusCode, body)
+	}
+	return body
 }
 
 // fetch GETs url through client with the given header name and value pairs, and returns the response and its body.

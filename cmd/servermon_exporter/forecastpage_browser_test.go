@@ -22,12 +22,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
 	"golang.org/x/net/html"
 
 	"github.com/servermon/servermon_exporter/collector"
 	"github.com/servermon/servermon_exporter/internal/forecaster"
 	"github.com/servermon/servermon_exporter/internal/forecastpage"
+	"github.com/servermon/servermon_exporter/internal/forecastpage/pagetest"
 )
 
 // screenshotFile is the README's picture of the forecast page, rewritten by -update.
@@ -80,39 +80,6 @@ func screenshot(t *testing.T, url string, width, height int) (image.Image, []byt
 	return img, b
 }
 
-func hasClass(n *html.Node, class string) bool {
-	return n.Type == html.ElementNode && strings.Contains(" "+attr(n, "class")+" ", " "+class+" ")
-}
-
-func attr(n *html.Node, key string) string {
-	for _, a := range n.Attr {
-		if a.Key == key {
-			return a.Val
-		}
-	}
-	return ""
-}
-
-func textOf(n *html.Node) string {
-	var b strings.Builder
-	for d := range n.Descendants() {
-		if d.Type == html.TextNode {
-			b.WriteString(d.Data)
-		}
-	}
-	return strings.Join(strings.Fields(b.String()), " ")
-}
-
-func findAll(root *html.Node, match func(*html.Node) bool) []*html.Node {
-	var out []*html.Node
-	for n := range root.Descendants() {
-		if match(n) {
-			out = append(out, n)
-		}
-	}
-	return out
-}
-
 // apiDocument is the part of /api/v1/forecast the browser test compares the page with.
 type apiDocument struct {
 	Series []struct {
@@ -143,8 +110,10 @@ func TestForecastPageInChromium(t *testing.T) {
 	if err := json.Unmarshal(body, &api); err != nil {
 		t.Fatal(err)
 	}
-	if n := e.forecasts.SeriesCount(); len(api.Series) != n || n != len(collector.Targets()) {
-		t.Fatalf("API lists %d series, the forecaster has %d, the scenario %d targets", len(api.Series), n, len(collector.Targets()))
+	// Every target has its series: the host's, vda's, and the scenario's four mounts' (usage of all four, inodes
+	// of the three that have an inode count): beyond one series a target, 3 usage and 2 inode series.
+	if n, want := e.forecasts.SeriesCount(), len(collector.Targets())+3+2; len(api.Series) != n || n != want {
+		t.Fatalf("API lists %d series, the forecaster has %d, want %d", len(api.Series), n, want)
 	}
 	var memSummary string
 	for _, s := range api.Series {
@@ -163,23 +132,25 @@ func TestForecastPageInChromium(t *testing.T) {
 	}
 
 	doc := dumpDOM(t, e.server.URL+"/forecast")
-	if scripts := findAll(doc, func(n *html.Node) bool { return n.Type == html.ElementNode && n.Data == "script" }); len(scripts) > 0 {
+	if scripts := pagetest.FindAll(doc, func(n *html.Node) bool { return n.Type == html.ElementNode && n.Data == "script" }); len(scripts) > 0 {
 		t.Errorf("%d script elements in the DOM", len(scripts))
 	}
-	charts := findAll(doc, func(n *html.Node) bool { return n.Data == "svg" && hasClass(n, "chart") })
+	charts := pagetest.FindAll(doc, func(n *html.Node) bool { return n.Data == "svg" && pagetest.HasClass(n, "chart") })
 	if len(charts) != len(api.Series) {
 		t.Errorf("%d charts for %d series", len(charts), len(api.Series))
 	}
 	for i, c := range charts {
-		if attr(c, "role") != "img" || len(findAll(c, func(n *html.Node) bool { return n.Data == "desc" })) != 1 {
+		if pagetest.Attr(c, "role") != "img" || len(pagetest.FindAll(c, func(n *html.Node) bool { return n.Data == "desc" })) != 1 {
 			t.Errorf("chart %d has no text alternative", i)
 		}
-		if len(findAll(c, func(n *html.Node) bool { return hasClass(n, "obs") })) != 1 ||
-			len(findAll(c, func(n *html.Node) bool { return hasClass(n, "band") })) != 1 {
+		if len(pagetest.FindAll(c, func(n *html.Node) bool { return pagetest.HasClass(n, "obs") })) != 1 ||
+			len(pagetest.FindAll(c, func(n *html.Node) bool { return pagetest.HasClass(n, "band") })) != 1 {
 			t.Errorf("chart %d lacks the observed line or the forecast band", i)
 		}
 	}
-	items := findAll(doc, func(n *html.Node) bool { return n.Data == "li" && n.Parent != nil && hasClass(n.Parent, "summary") })
+	items := pagetest.FindAll(doc, func(n *html.Node) bool {
+		return n.Data == "li" && n.Parent != nil && pagetest.HasClass(n.Parent, "summary")
+	})
 	hostWide := 0
 	for _, s := range api.Series {
 		if len(s.Labels) == 0 {
@@ -192,23 +163,23 @@ func TestForecastPageInChromium(t *testing.T) {
 	want := "Memory usage: " + memSummary
 	found := false
 	for _, li := range items {
-		if strings.HasPrefix(textOf(li), want) {
+		if strings.HasPrefix(pagetest.Words(li), want) {
 			found = true
 		}
 	}
 	if !found || !regexp.MustCompile(`^reaches 95 % in about \d+ h( \d+ min)?`).MatchString(memSummary) {
 		t.Errorf("no summary line %q (API summary %q)", want, memSummary)
 	}
-	memory := findAll(doc, func(n *html.Node) bool {
-		return n.Data == "article" && strings.HasPrefix(textOf(n), "Memory usage ")
+	memory := pagetest.FindAll(doc, func(n *html.Node) bool {
+		return n.Data == "article" && strings.HasPrefix(pagetest.Words(n), "Memory usage ")
 	})
 	if len(memory) != 1 {
 		t.Fatalf("%d memory articles", len(memory))
 	}
-	expected := findAll(memory[0], func(n *html.Node) bool { return hasClass(n, "eta-expected") })
-	earliest := findAll(memory[0], func(n *html.Node) bool { return hasClass(n, "eta-earliest") })
+	expected := pagetest.FindAll(memory[0], func(n *html.Node) bool { return pagetest.HasClass(n, "eta-expected") })
+	earliest := pagetest.FindAll(memory[0], func(n *html.Node) bool { return pagetest.HasClass(n, "eta-earliest") })
 	etaText := regexp.MustCompile(`^in about .+, at \d\d:\d\d`)
-	if len(expected) != 1 || len(earliest) != 1 || !etaText.MatchString(textOf(expected[0])) || !etaText.MatchString(textOf(earliest[0])) {
+	if len(expected) != 1 || len(earliest) != 1 || !etaText.MatchString(pagetest.Words(expected[0])) || !etaText.MatchString(pagetest.Words(earliest[0])) {
 		t.Errorf("memory ETA text: expected %v, earliest %v", expected, earliest)
 	}
 
@@ -287,30 +258,7 @@ func countColour(img image.Image, r, g, b uint8) int {
 // checkSchema validates an API document against docs/forecast-api.schema.json.
 func checkSchema(t *testing.T, body []byte) {
 	t.Helper()
-	const file = "../../docs/forecast-api.schema.json"
-	f, err := os.Open(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	schemaDoc, err := jsonschema.UnmarshalJSON(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	if err := c.AddResource(file, schemaDoc); err != nil {
-		t.Fatal(err)
-	}
-	schema, err := c.Compile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := schema.Validate(v); err != nil {
+	if err := pagetest.Validate(pagetest.Schema(t), body); err != nil {
 		t.Errorf("/api/v1/forecast does not match its schema: %v", err)
 	}
 }
@@ -360,15 +308,15 @@ func TestHostileNamesInChromium(t *testing.T) {
 				t.Errorf("<%s %s=%q> in the DOM", n.Data, a.Key, a.Val)
 			}
 		}
-		if n.Data == "title" && n.Parent != nil && n.Parent.Data == "head" && strings.Contains(textOf(n), "pwned") {
+		if n.Data == "title" && n.Parent != nil && n.Parent.Data == "head" && strings.Contains(pagetest.Words(n), "pwned") {
 			t.Error("a script ran")
 		}
 	}
-	headings := findAll(doc, func(n *html.Node) bool { return n.Data == "h3" })
+	headings := pagetest.FindAll(doc, func(n *html.Node) bool { return n.Data == "h3" })
 	for _, name := range names {
 		ok := false
 		for _, h := range headings {
-			if strings.Contains(textOf(h), name) {
+			if strings.Contains(pagetest.Words(h), name) {
 				ok = true
 			}
 		}

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -21,45 +20,9 @@ import (
 
 	"github.com/servermon/servermon_exporter/collector"
 	"github.com/servermon/servermon_exporter/internal/clock"
+	"github.com/servermon/servermon_exporter/internal/forecastpage/pagetest"
 	"github.com/servermon/servermon_exporter/internal/syncbuf"
 )
-
-// TestForecastPagesBehindTLSAndBasicAuth runs the program with the example web config: the landing page, the
-// forecast page and its API need the credentials as /metrics does, over TLS.
-func TestForecastPagesBehindTLSAndBasicAuth(t *testing.T) {
-	logs := &syncbuf.Buffer{}
-	addr, stop := runExporter(t, logs, "--web.config.file="+exampleWebConfig, "--sample.interval=100ms",
-		"--sample.window=1s", "--collector.timeout=100ms")
-	defer func() {
-		if status := stop(); status != 0 {
-			t.Errorf("exit status %d\n%s", status, logs)
-		}
-	}()
-	c := tlsClient(t, 0)
-	base := "https://" + addr
-	for _, tc := range []struct{ path, want string }{
-		{"/forecast", "Where this host is heading"},
-		{"/api/v1/forecast", `"version":1`},
-		{"/", "servermon_exporter"},
-	} {
-		for _, cred := range [][2]string{{"", ""}, {exampleUser, "wrong"}, {"root", examplePassword}} {
-			status, hdr, body := request(t, c, base+tc.path, cred[0], cred[1])
-			if status != http.StatusUnauthorized || hdr.Get("WWW-Authenticate") != "Basic" || strings.Contains(body, tc.want) {
-				t.Errorf("%s as %q/%q: %d %v", tc.path, cred[0], cred[1], status, hdr)
-			}
-		}
-		status, _, body := request(t, c, base+tc.path, exampleUser, examplePassword)
-		if status != http.StatusOK || !strings.Contains(body, tc.want) {
-			t.Errorf("%s with the credentials: %d\n%s", tc.path, status, body)
-		}
-	}
-	if resp, err := http.Get("http://" + addr + "/forecast"); err == nil {
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusOK {
-			t.Error("plain HTTP to the TLS port served the forecast page")
-		}
-	}
-}
 
 // TestTelemetryPathOnAPage: a --web.telemetry-path that one of the pages has is refused at start, not a panic.
 func TestTelemetryPathOnAPage(t *testing.T) {
@@ -80,10 +43,7 @@ func TestTelemetryPathOnAPage(t *testing.T) {
 func TestLandingPage(t *testing.T) {
 	e := newTestExporter(t, "--web.enable-pprof")
 	e.run(t, 8)
-	resp, body := e.get(t, "/")
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("landing page: %d", resp.StatusCode)
-	}
+	body := e.getOK(t, "/")
 	doc, err := html.Parse(strings.NewReader(string(body)))
 	if err != nil {
 		t.Fatal(err)
@@ -91,11 +51,7 @@ func TestLandingPage(t *testing.T) {
 	links := map[string]string{}
 	for n := range doc.Descendants() {
 		if n.Type == html.ElementNode && n.Data == "a" && n.FirstChild != nil {
-			for _, a := range n.Attr {
-				if a.Key == "href" {
-					links[n.FirstChild.Data] = a.Val
-				}
-			}
+			links[n.FirstChild.Data] = pagetest.Attr(n, "href")
 		}
 	}
 	base, _ := url.Parse(e.server.URL + "/")
@@ -173,22 +129,10 @@ func newLeakExporter(t *testing.T) *testExporter {
 	t.Helper()
 	levels := liveLevels(t)
 	sc := newScenario(t, 10)
-	cfg := mustParseFlags(t, "--path.procfs="+sc.dir, "--sample.interval=10s", "--sample.window=1m", "--collector.timeout=1s",
-		"--forecast.step=1m", "--forecast.history=8d")
 	t0 := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
-	fake := clock.NewFake(t0)
-	exp, err := newExporter(cfg, slog.New(slog.DiscardHandler), fake)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(exp.close)
-	mux, err := newMux(cfg, exp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	e := &testExporter{exporter: exp, scenario: sc, clock: fake, server: srv}
+	e := serveScenario(t, sc, clock.NewFake(t0), slog.New(slog.DiscardHandler), "--path.procfs="+sc.dir, "--sample.interval=10s",
+		"--sample.window=1m", "--collector.timeout=1s", "--forecast.step=1m", "--forecast.history=8d")
+	exp := e.exporter
 	from := t0.Add(-historyHours * time.Hour)
 	memory := func(at time.Time) float64 {
 		return leakBase + leakSlope*max(0, at.Sub(t0.Add(-leakHours*time.Hour)).Hours())

@@ -2,7 +2,6 @@ package main
 
 import (
 	"math"
-	"sync"
 	"syscall"
 	"testing"
 
@@ -21,20 +20,18 @@ type scenario struct {
 	// intervalTicks is the number of USER_HZ ticks per CPU in one interval.
 	intervalTicks float64
 
-	// The filesystems of 1/mountinfo, answered by statfs (set as the exporter's statfs in process; a child
-	// process statfs'es the real /, and finds no other mount point). mu guards them: a statfs runs on a
-	// goroutine of its own.
-	mu      sync.Mutex
-	fsStats map[string]syscall.Statfs_t
-	hung    map[string]chan struct{}
+	// statfs answers for the filesystems of 1/mountinfo (set as the exporter's statfs in process; a child
+	// process statfs'es the real /, and finds no other mount point).
+	statfs *fakeproc.Statfs
 }
 
 // scenarioMountinfo lists the root filesystem, a data disk, a read-only backup disk whose mount point has a space
-// (escaped as the kernel does), and /proc, which the default exclusions drop.
+// (escaped as the kernel does), an NFS share, and /proc, which the default exclusions drop.
 const scenarioMountinfo = `21 1 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw
 1 0 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw,discard
 2 1 254:16 / /var/lib/data rw,relatime shared:2 - xfs /dev/vdb rw
 3 1 254:32 / /mnt/backup\040disk ro,relatime shared:3 - ext4 /dev/vdc rw
+4 1 0:50 / /mnt/nfs rw,relatime shared:4 - nfs4 server:/export rw,vers=4.2
 `
 
 func newScenario(t *testing.T, intervalSeconds float64) *scenario {
@@ -48,7 +45,7 @@ func newScenario(t *testing.T, intervalSeconds float64) *scenario {
 	}
 	tree.InPlace = true // the tests sample between writes
 	t.Cleanup(func() { _ = tree.Close() })
-	s := &scenario{Tree: tree, dir: dir, intervalTicks: fakeproc.UserHZ * intervalSeconds, memUsed: 0.4, hung: map[string]chan struct{}{}}
+	s := &scenario{Tree: tree, dir: dir, intervalTicks: fakeproc.UserHZ * intervalSeconds, memUsed: 0.4, statfs: fakeproc.NewStatfs()}
 	s.CPU, s.PerCPU[0], s.PerCPU[1] = fakeproc.CPUTimes{}, fakeproc.CPUTimes{}, fakeproc.CPUTimes{}
 	s.Mem.MemFree, s.Mem.Buffers, s.Mem.Cached, s.Mem.SwapFree = 1000000, 0, 0, 900000
 	s.Load = fakeproc.LoadAvg{Load: [3]float64{0, 0.50, 0.25}, Running: 1, Threads: 100, LastPID: 1000}
@@ -94,46 +91,10 @@ func (s *scenario) setFilesystems() {
 	const blocks, reserved = 2500000, 125000
 	rootFree := uint64(1500000 - 500*s.step)
 	dataFree := uint64(400000 + 100000*math.Sin(2*math.Pi*float64(s.step)/60))
-	stats := map[string]syscall.Statfs_t{
-		"/":                {Bsize: 4096, Frsize: 4096, Blocks: blocks, Bfree: rootFree, Bavail: rootFree - reserved, Files: 655360, Ffree: uint64(600000 - s.step)},
-		"/var/lib/data":    {Bsize: 4096, Frsize: 4096, Blocks: 1000000, Bfree: dataFree, Bavail: dataFree, Files: 1000, Ffree: 900},
-		"/mnt/backup disk": {Bsize: 4096, Frsize: 4096, Blocks: 250000, Bfree: 12500, Bavail: 0, Files: 65536, Ffree: 60000},
-	}
-	s.mu.Lock()
-	s.fsStats = stats
-	s.mu.Unlock()
-}
-
-// statfs answers for the scenario's filesystems; a mount point it does not know does not exist.
-func (s *scenario) statfs(path string, st *syscall.Statfs_t) error {
-	s.mu.Lock()
-	hung := s.hung[path]
-	s.mu.Unlock()
-	if hung != nil {
-		<-hung
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v, ok := s.fsStats[path]
-	if !ok {
-		return syscall.ENOENT
-	}
-	*st = v
-	return nil
-}
-
-// hang makes statfs of path hang, as on an NFS mount whose server is gone, until release is called.
-func (s *scenario) hang(path string) (release func()) {
-	ch := make(chan struct{})
-	s.mu.Lock()
-	s.hung[path] = ch
-	s.mu.Unlock()
-	return sync.OnceFunc(func() {
-		s.mu.Lock()
-		delete(s.hung, path)
-		s.mu.Unlock()
-		close(ch)
-	})
+	s.statfs.SetBlocks("/", blocks, rootFree, rootFree-reserved, 655360, uint64(600000-s.step))
+	s.statfs.SetBlocks("/var/lib/data", 1000000, dataFree, dataFree, 1000, 900)
+	s.statfs.SetBlocks("/mnt/backup disk", 250000, 12500, 0, 65536, 60000)
+	s.statfs.Set("/mnt/nfs", syscall.Statfs_t{Bsize: 1048576, Frsize: 1048576, Blocks: 100000, Bfree: 60000, Bavail: 60000, Files: 0})
 }
 
 func (s *scenario) write(t *testing.T) {

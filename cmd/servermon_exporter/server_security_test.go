@@ -66,7 +66,7 @@ func request(t *testing.T, c *http.Client, url, user, password string) (int, htt
 }
 
 // TestTLSAndBasicAuthEndToEnd runs the program with the example --web.config.file: TLS with the example pair and
-// basic auth. Every path needs the right credentials (401 with a Basic challenge otherwise), the handshake presents
+// basic auth. Every path (metrics, the landing page, the forecast page and its API, pprof) needs the right credentials (401 with a Basic challenge otherwise), the handshake presents
 // the example certificate and refuses TLS 1.1, and plain HTTP gets no metrics.
 func TestTLSAndBasicAuthEndToEnd(t *testing.T) {
 	logs := &syncbuf.Buffer{}
@@ -79,10 +79,11 @@ func TestTLSAndBasicAuthEndToEnd(t *testing.T) {
 	}()
 	c := tlsClient(t, 0)
 	base := "https://" + addr
-	for _, tc := range []struct {
+	type tcase struct {
 		path, user, password string
 		want                 int
-	}{
+	}
+	cases := []tcase{
 		{"/metrics", "", "", http.StatusUnauthorized},
 		{"/metrics", exampleUser, "wrong", http.StatusUnauthorized},
 		{"/metrics", "root", examplePassword, http.StatusUnauthorized},
@@ -90,7 +91,12 @@ func TestTLSAndBasicAuthEndToEnd(t *testing.T) {
 		{"/debug/pprof/", "", "", http.StatusUnauthorized},
 		{"/metrics", exampleUser, examplePassword, http.StatusOK},
 		{"/", exampleUser, examplePassword, http.StatusOK},
-	} {
+	}
+	for _, page := range []string{"/forecast", "/api/v1/forecast"} {
+		cases = append(cases, tcase{page, "", "", http.StatusUnauthorized}, tcase{page, exampleUser, "wrong", http.StatusUnauthorized},
+			tcase{page, "root", examplePassword, http.StatusUnauthorized}, tcase{page, exampleUser, examplePassword, http.StatusOK})
+	}
+	for _, tc := range cases {
 		status, hdr, body := request(t, c, base+tc.path, tc.user, tc.password)
 		if status != tc.want {
 			t.Errorf("%s as %q/%q: status %d, want %d", tc.path, tc.user, tc.password, status, tc.want)
@@ -102,6 +108,9 @@ func TestTLSAndBasicAuthEndToEnd(t *testing.T) {
 			t.Errorf("401 response carries metrics")
 		case tc.want == http.StatusOK && tc.path == "/metrics" && !strings.Contains(body, "servermon_collector_success"):
 			t.Errorf("authorised scrape without metrics:\n%s", body)
+		case tc.want == http.StatusOK && tc.path == "/forecast" && !strings.Contains(body, "Where this host is heading"),
+			tc.want == http.StatusOK && tc.path == "/api/v1/forecast" && !strings.Contains(body, `"version":1`):
+			t.Errorf("authorised %s without its page:\n%s", tc.path, body)
 		}
 	}
 

@@ -137,27 +137,30 @@ func snippet(b []byte) string {
 // queryRange runs one range query and returns its matrix.
 func (c *client) queryRange(ctx context.Context, expr string, r v1.Range) (model.Matrix, error) {
 	v, _, _, err := c.api.QueryRange(ctx, expr, r)
-	if err != nil {
-		return nil, classify(ctx, err)
-	}
-	m, ok := v.(model.Matrix)
-	if !ok {
-		return nil, &queryError{cause: causeBadResponse, err: fmt.Errorf("result of type %s, want a matrix", v.Type())}
-	}
-	return m, nil
+	return resultOf[model.Matrix](ctx, v, err)
 }
 
 // query runs one instant query and returns its vector.
 func (c *client) query(ctx context.Context, expr string, at time.Time) (model.Vector, error) {
 	v, _, _, err := c.api.Query(ctx, expr, at)
+	return resultOf[model.Vector](ctx, v, err)
+}
+
+// resultOf returns a query's result as the type T the query answers with, or the query's error classified. A
+// success without data has no result at all (v is nil).
+func resultOf[T model.Value](ctx context.Context, v model.Value, err error) (T, error) {
+	var want T
 	if err != nil {
-		return nil, classify(ctx, err)
+		return want, classify(ctx, err)
 	}
-	vec, ok := v.(model.Vector)
+	if v == nil {
+		return want, &queryError{cause: causeBadResponse, err: fmt.Errorf("no result, want a %s", want.Type())}
+	}
+	r, ok := v.(T)
 	if !ok {
-		return nil, &queryError{cause: causeBadResponse, err: fmt.Errorf("result of type %s, want a vector", v.Type())}
+		return want, &queryError{cause: causeBadResponse, err: fmt.Errorf("result of type %s, want a %s", v.Type(), want.Type())}
 	}
-	return vec, nil
+	return r, nil
 }
 
 // classify gives a query's error its cause.

@@ -120,6 +120,14 @@ func TestFaults(t *testing.T) {
 			fmt.Fprint(w, `{"status":"success","data":{"resultType":"vector","result":[{"metric":{"instance":"testh`)
 			return true
 		}}, cause: causeBadResponse, attempts: maxAttempts},
+		{name: "success without data", api: &fakeAPI{discovery: func(w http.ResponseWriter, _ int64) bool {
+			fmt.Fprint(w, `{"status":"success"}`)
+			return true
+		}}, cause: causeBadResponse, mention: []string{"no result"}},
+		{name: "a matrix for an instant query", api: &fakeAPI{discovery: func(w http.ResponseWriter, _ int64) bool {
+			fmt.Fprint(w, `{"status":"success","data":{"resultType":"matrix","result":[]}}`)
+			return true
+		}}, cause: causeBadResponse, mention: []string{"want a vector"}},
 		{name: "garbage", api: &fakeAPI{discovery: func(w http.ResponseWriter, _ int64) bool {
 			fmt.Fprint(w, "<html><body>It works!</body></html>")
 			return true

@@ -13,26 +13,8 @@ import (
 	"github.com/servermon/servermon_exporter/collector"
 	"github.com/servermon/servermon_exporter/forecast"
 	"github.com/servermon/servermon_exporter/internal/forecaster"
+	"github.com/servermon/servermon_exporter/internal/forecastpage/pagetest"
 )
-
-func attr(n *html.Node, key string) string {
-	for _, a := range n.Attr {
-		if a.Key == key {
-			return a.Val
-		}
-	}
-	return ""
-}
-
-func text(n *html.Node) string {
-	var b strings.Builder
-	for d := range n.Descendants() {
-		if d.Type == html.TextNode {
-			b.WriteString(d.Data)
-		}
-	}
-	return b.String()
-}
 
 // TestChartsAreAccessible: one chart per series; each is an image to assistive technology, labelled by its own
 // <title> and <desc>, which name the series and say in words what the chart shows; ids are unique on the page; the
@@ -46,7 +28,7 @@ func TestChartsAreAccessible(t *testing.T) {
 	}
 	ids := map[string]*html.Node{}
 	for n := range doc.Descendants() {
-		if id := attr(n, "id"); n.Type == html.ElementNode && id != "" {
+		if id := pagetest.Attr(n, "id"); n.Type == html.ElementNode && id != "" {
 			if ids[id] != nil {
 				t.Errorf("id %q used twice", id)
 			}
@@ -55,30 +37,30 @@ func TestChartsAreAccessible(t *testing.T) {
 	}
 	charts := 0
 	for n := range doc.Descendants() {
-		if n.Type != html.ElementNode || n.Data != "svg" || attr(n, "class") != "chart" {
+		if n.Type != html.ElementNode || n.Data != "svg" || pagetest.Attr(n, "class") != "chart" {
 			continue
 		}
 		charts++
-		if attr(n, "role") != "img" {
-			t.Errorf("chart %d: role %q", charts, attr(n, "role"))
+		if pagetest.Attr(n, "role") != "img" {
+			t.Errorf("chart %d: role %q", charts, pagetest.Attr(n, "role"))
 		}
-		refs := strings.Fields(attr(n, "aria-labelledby"))
+		refs := strings.Fields(pagetest.Attr(n, "aria-labelledby"))
 		if len(refs) != 2 {
-			t.Fatalf("chart %d: aria-labelledby %q", charts, attr(n, "aria-labelledby"))
+			t.Fatalf("chart %d: aria-labelledby %q", charts, pagetest.Attr(n, "aria-labelledby"))
 		}
 		title, desc := ids[refs[0]], ids[refs[1]]
 		if title == nil || title.Data != "title" || desc == nil || desc.Data != "desc" {
 			t.Fatalf("chart %d: aria-labelledby %q does not point at its title and desc", charts, refs)
 		}
-		if !strings.Contains(text(title), "observed") || !strings.Contains(text(desc), "Observed over") || !strings.Contains(text(desc), "Forecast:") {
-			t.Errorf("chart %d: title %q, desc %q", charts, text(title), text(desc))
+		if !strings.Contains(pagetest.Text(title), "observed") || !strings.Contains(pagetest.Text(desc), "Observed over") || !strings.Contains(pagetest.Text(desc), "Forecast:") {
+			t.Errorf("chart %d: title %q, desc %q", charts, pagetest.Text(title), pagetest.Text(desc))
 		}
 		classes := map[string]bool{}
 		for d := range n.Descendants() {
 			if d.Type == html.ElementNode {
-				classes[attr(d, "class")] = true
-				if d.Data == "polygon" && !strings.HasPrefix(attr(d, "fill"), "url(#") {
-					t.Errorf("chart %d: band filled with %q, not the hatch pattern", charts, attr(d, "fill"))
+				classes[pagetest.Attr(d, "class")] = true
+				if d.Data == "polygon" && !strings.HasPrefix(pagetest.Attr(d, "fill"), "url(#") {
+					t.Errorf("chart %d: band filled with %q, not the hatch pattern", charts, pagetest.Attr(d, "fill"))
 				}
 			}
 		}

@@ -1,60 +1,20 @@
 package forecastpage
 
 import (
-	"bytes"
 	"math"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
-
 	"github.com/servermon/servermon_exporter/forecast"
 	"github.com/servermon/servermon_exporter/internal/forecaster"
+	"github.com/servermon/servermon_exporter/internal/forecastpage/pagetest"
 )
-
-// SchemaFile is the committed JSON Schema of the API document.
-const schemaFile = "../../docs/forecast-api.schema.json"
-
-// compileSchema compiles docs/forecast-api.schema.json, asserting formats (date-time) too.
-func compileSchema(tb testing.TB) *jsonschema.Schema {
-	tb.Helper()
-	f, err := os.Open(schemaFile)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	doc, err := jsonschema.UnmarshalJSON(f)
-	if err != nil {
-		tb.Fatalf("%s: %v", schemaFile, err)
-	}
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	if err := c.AddResource(schemaFile, doc); err != nil {
-		tb.Fatal(err)
-	}
-	s, err := c.Compile(schemaFile)
-	if err != nil {
-		tb.Fatalf("the schema does not compile: %v", err)
-	}
-	return s
-}
-
-// validate checks one API body against the schema.
-func validate(tb testing.TB, s *jsonschema.Schema, body []byte) error {
-	tb.Helper()
-	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
-	if err != nil {
-		tb.Fatalf("not JSON: %v", err)
-	}
-	return s.Validate(v)
-}
 
 // TestAPIMatchesItsSchema validates the document of every state the exporter can be in against the committed
 // schema: forecasts served, warming up, forecasting off, hostile names, and NaN and ±Inf everywhere.
 func TestAPIMatchesItsSchema(t *testing.T) {
-	s := compileSchema(t)
+	s := pagetest.Schema(t)
 	nonFinite := diskView("sdz")
 	nonFinite.Observed[0] = math.NaN()
 	nonFinite.Horizons[0].Forecast = forecast.Prediction{Point: math.NaN(), Lower: math.Inf(-1), Upper: math.Inf(1)}
@@ -78,7 +38,7 @@ func TestAPIMatchesItsSchema(t *testing.T) {
 		if rec.Code != http.StatusOK || !strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") {
 			t.Fatalf("%s: %d %s", name, rec.Code, rec.Header().Get("Content-Type"))
 		}
-		if err := validate(t, s, rec.Body.Bytes()); err != nil {
+		if err := pagetest.Validate(s, rec.Body.Bytes()); err != nil {
 			t.Errorf("%s: the document does not match the schema: %v\n%s", name, err, rec.Body)
 		}
 	}
@@ -86,7 +46,7 @@ func TestAPIMatchesItsSchema(t *testing.T) {
 
 // TestSchemaRejects: the schema is not vacuous: documents that break its rules fail.
 func TestSchemaRejects(t *testing.T) {
-	s := compileSchema(t)
+	s := pagetest.Schema(t)
 	rec := get(t, testPages(t, leakingHost(t, 36*60)).Handler(APIPath), http.MethodGet, APIPath)
 	good := rec.Body.String()
 	for name, bad := range map[string]string{
@@ -99,7 +59,7 @@ func TestSchemaRejects(t *testing.T) {
 		if bad == good {
 			t.Fatalf("%s: the mutation did not apply", name)
 		}
-		if err := validate(t, s, []byte(bad)); err == nil {
+		if err := pagetest.Validate(s, []byte(bad)); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}

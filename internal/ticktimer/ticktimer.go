@@ -1,4 +1,6 @@
-package collector
+// Package ticktimer is a periodic timer that wakes one thread per tick, for once-a-second loops: the sampler's, and
+// bench/floor's model of the cheapest possible sampler.
+package ticktimer
 
 import (
 	"errors"
@@ -9,7 +11,7 @@ import (
 	"unsafe"
 )
 
-// tickTimer is a periodic timer that wakes one thread per tick, for the sampler's once-a-second loop.
+// Timer is a periodic timer that wakes one thread per tick.
 //
 // A Go timer wakes two: the thread waiting in the network poller, and the runtime's monitor thread (sysmon), which
 // sleeps until the next timer and then polls a few more times before it sleeps again; on a small VM a wakeup costs
@@ -17,7 +19,7 @@ import (
 // wakes only the poller's thread, is set once, and is read with a raw system call, which does not rouse sysmon
 // either. The kernel keeps the cadence: a late reader finds the missed ticks counted in one read, so ticks it is
 // too late for are skipped, as with a time.Ticker.
-type tickTimer struct {
+type Timer struct {
 	file *os.File
 	rc   syscall.RawConn
 }
@@ -30,8 +32,8 @@ type itimerspec struct {
 	interval, value syscall.Timespec
 }
 
-// newTickTimer returns a timer ticking every interval, the first tick one interval from now.
-func newTickTimer(interval time.Duration) (*tickTimer, error) {
+// New returns a timer ticking every interval, the first tick one interval from now.
+func New(interval time.Duration) (*Timer, error) {
 	fd, _, errno := syscall.RawSyscall(syscall.SYS_TIMERFD_CREATE, clockMonotonic,
 		uintptr(syscall.O_NONBLOCK|syscall.O_CLOEXEC), 0) // TFD_NONBLOCK and TFD_CLOEXEC are these flags
 	if errno != 0 {
@@ -48,11 +50,11 @@ func newTickTimer(interval time.Duration) (*tickTimer, error) {
 		file.Close()
 		return nil, fmt.Errorf("timerfd: %w", err)
 	}
-	return &tickTimer{file: file, rc: rc}, nil
+	return &Timer{file: file, rc: rc}, nil
 }
 
 // Wait blocks until the next tick, or until the timer is closed, which it reports as os.ErrClosed.
-func (t *tickTimer) Wait() error {
+func (t *Timer) Wait() error {
 	var expirations uint64
 	var readErr error
 	err := t.rc.Read(func(fd uintptr) bool {
@@ -75,7 +77,7 @@ func (t *tickTimer) Wait() error {
 }
 
 // Close stops the timer; a Wait in progress returns.
-func (t *tickTimer) Close() error {
+func (t *Timer) Close() error {
 	if err := t.file.Close(); err != nil && !errors.Is(err, os.ErrClosed) {
 		return err
 	}
