@@ -262,6 +262,9 @@ func (s *stack) classifyAlerts(compressedAlerts string) {
 	s.forecastSet, s.exporterSet = map[string]bool{}, map[string]bool{}
 	for _, g := range meta.Groups {
 		for _, r := range g.Rules {
+			if r.Alert == "" {
+				continue // the trust gate's records
+			}
 			if strings.Contains(g.Name, "forecast") {
 				s.forecastSet[r.Alert] = true
 			} else {
