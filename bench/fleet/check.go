@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -12,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/servermon/servermon_exporter/internal/dashquery"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -437,54 +437,6 @@ func equalSets(a, b map[string]bool) bool {
 	return true
 }
 
-// dashQuery is one query of the fleet dashboard.
-type dashQuery struct {
-	panel, ref, expr string
-}
-
-// loadDashboard reads every query ("expr") of a generated dashboard, with its panel's title.
-func loadDashboard(path string) ([]dashQuery, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var doc any
-	if err := json.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	var out []dashQuery
-	var walk func(v any, title string)
-	walk = func(v any, title string) {
-		switch v := v.(type) {
-		case map[string]any:
-			if s, ok := v["title"].(string); ok {
-				title = s
-			}
-			if e, ok := v["expr"].(string); ok {
-				ref, _ := v["refId"].(string)
-				out = append(out, dashQuery{panel: title, ref: ref, expr: e})
-			}
-			ks := make([]string, 0, len(v))
-			for k := range v {
-				ks = append(ks, k)
-			}
-			sort.Strings(ks)
-			for _, k := range ks {
-				walk(v[k], title)
-			}
-		case []any:
-			for _, x := range v {
-				walk(x, title)
-			}
-		}
-	}
-	walk(doc, "")
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%s has no query", path)
-	}
-	return out, nil
-}
-
 var dashVariable = regexp.MustCompile(`\$\{?(\w+)\}?`)
 
 // substitute replaces Grafana's variables in expr.
@@ -509,14 +461,14 @@ func substitute(expr string, vals map[string]string) (string, error) {
 // ("offset $horizon", the forecast made a horizon ago) are run with the 5m horizon instead, the only one a run of
 // minutes can have made, when the rule phase lasted longer than that; anomalous is the record's value.
 func (c *checker) checkDashboard(path string, t fleetTruth, anomalous float64, phase time.Duration) error {
-	queries, err := loadDashboard(path)
+	queries, err := dashquery.Load(path)
 	if err != nil {
 		return err
 	}
 	for _, q := range queries {
 		vals := map[string]string{"job": ".+", "instance": ".+", "horizon": "1h"}
-		what := fmt.Sprintf("dashboard %q %s", q.panel, q.ref)
-		shifted := strings.Contains(q.expr, "offset $horizon")
+		what := fmt.Sprintf("dashboard %q %s", q.Panel, q.Ref)
+		shifted := strings.Contains(q.Expr, "offset $horizon")
 		if shifted {
 			if phase < 6*time.Minute {
 				c.info(what, "not run: a forecast a horizon old needs a rule phase longer than 5m")
@@ -525,22 +477,22 @@ func (c *checker) checkDashboard(path string, t fleetTruth, anomalous float64, p
 			vals["horizon"] = "5m"
 			what += " (horizon 5m)"
 		}
-		expr, err := substitute(q.expr, vals)
+		expr, err := substitute(q.Expr, vals)
 		if err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
 		switch {
-		case q.panel == "Hosts":
+		case q.Panel == "Hosts":
 			c.count(what, expr, float64(t.up))
-		case q.panel == "Hosts at risk" || q.panel == "Hosts at risk and anomalous" && q.ref == "A":
+		case q.Panel == "Hosts at risk" || q.Panel == "Hosts at risk and anomalous" && q.Ref == "A":
 			c.count(what, expr, float64(t.atRisk))
-		case q.panel == "Hosts anomalous" || q.panel == "Hosts at risk and anomalous" && q.ref == "B":
+		case q.Panel == "Hosts anomalous" || q.Panel == "Hosts at risk and anomalous" && q.Ref == "B":
 			c.count(what, expr, anomalous)
-		case q.panel == "Exporters down":
+		case q.Panel == "Exporters down":
 			c.count(what, expr, float64(t.down))
-		case q.panel == "Soonest time until threshold (trusted forecasts)":
+		case q.Panel == "Soonest time until threshold (trusted forecasts)":
 			c.set(what+", rows under 24h", "("+expr+") < 86400", t.atRiskPairs, c.hostTarget)
-		case q.panel == "Highest anomaly scores":
+		case q.Panel == "Highest anomaly scores":
 			n, err := c.p.scalar(c.ctx, "count(servermon_anomaly_score)", c.at)
 			if err != nil {
 				return err
@@ -549,7 +501,7 @@ func (c *checker) checkDashboard(path string, t fleetTruth, anomalous float64, p
 			if ok {
 				c.add(what+", rows", fmtValue(min(50, n)), fmt.Sprint(len(s)), float64(len(s)) == min(50, n))
 			}
-		case q.panel == "Forecasts worse than naive":
+		case q.Panel == "Forecasts worse than naive":
 			if s, ok := c.query(what, expr); ok {
 				var rows []string
 				for _, x := range s {
@@ -558,23 +510,23 @@ func (c *checker) checkDashboard(path string, t fleetTruth, anomalous float64, p
 				sort.Strings(rows)
 				c.info(what+", rows", fmt.Sprintf("%d %s", len(rows), abbreviate(rows)))
 			}
-		case q.panel == "Soonest disk full (trusted)":
+		case q.Panel == "Soonest disk full (trusted)":
 			if len(t.fillHosts) == 0 {
 				c.info(what, "no filesystem fills in this run")
 				continue
 			}
 			c.near(what, expr, t.fsETA, 0.35*t.fsETA)
-		case q.panel == "Filesystems filling up soonest (trusted forecasts)":
+		case q.Panel == "Filesystems filling up soonest (trusted forecasts)":
 			c.set(what+", rows under 24h", "("+expr+") < 86400", t.fillHosts, c.hostTarget)
-		case q.panel == "Worst trusted time until threshold":
+		case q.Panel == "Worst trusted time until threshold":
 			want := map[string]bool{}
 			for tg := range t.atRiskTargets {
 				want[tg] = true
 			}
 			c.set(what+", targets under 24h", "("+expr+") < 86400", want, func(l map[string]string) string { return l["target"] })
-		case strings.HasPrefix(q.panel, "Fleet CPU usage") && !shifted:
+		case strings.HasPrefix(q.Panel, "Fleet CPU usage") && !shifted:
 			c.near(what, expr, t.cpuMean, 0.01)
-		case strings.HasPrefix(q.panel, "Fleet memory usage") && !shifted:
+		case strings.HasPrefix(q.Panel, "Fleet memory usage") && !shifted:
 			c.near(what, expr, t.memMean, 0.005)
 		case shifted:
 			// The fleet mean of the forecast made 5 minutes ago: one series, a ratio.
