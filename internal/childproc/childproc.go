@@ -12,8 +12,10 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
+	"testing"
 	"time"
 
 	"github.com/servermon/servermon_exporter/internal/eventually"
@@ -162,4 +164,23 @@ func (p *Process) LogTail(n int) string {
 func (p *Process) LogContains(s string) bool {
 	data, err := os.ReadFile(p.LogPath)
 	return err == nil && bytes.Contains(data, []byte(s))
+}
+
+// StartTest starts bin in dir for a test, with its output in dir/<name>.log, logs its command line, and stops it
+// when the test ends (a kill after the grace period is logged).
+func StartTest(t testing.TB, name, dir, bin string, args ...string) *Process {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	p, err := Start(name, cmd, filepath.Join(dir, name+".log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("started %s (pid %d): %s %s", name, p.Pid(), bin, strings.Join(args, " "))
+	t.Cleanup(func() {
+		if _, err := p.Stop(10 * time.Second); errors.Is(err, ErrKilled) {
+			t.Log(err)
+		}
+	})
+	return p
 }

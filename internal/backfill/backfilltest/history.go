@@ -528,24 +528,6 @@ func Require(t testing.TB, names ...string) string {
 	return p
 }
 
-// Start starts bin in dir as a child process (internal/childproc) with its output in dir/<name>.log, and stops it
-// when the test ends.
-func Start(t testing.TB, name, dir, bin string, args ...string) *childproc.Process {
-	t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Dir = dir
-	p, err := childproc.Start(name, cmd, filepath.Join(dir, name+".log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if _, err := p.Stop(10 * time.Second); errors.Is(err, childproc.ErrKilled) {
-			t.Log(err)
-		}
-	})
-	return p
-}
-
 // FreeAddr returns a loopback address with a port that was free a moment ago.
 func FreeAddr(t testing.TB) string {
 	t.Helper()
