@@ -9,8 +9,9 @@ LDFLAGS   := -X $(PKG).Version=$(VERSION) -X $(PKG).Revision=$(REVISION) -X $(PK
              -X $(PKG).BuildUser=$(shell id -un)@$(shell hostname) -X $(PKG).BuildDate=$(shell date -u +%Y%m%d-%H:%M:%S)
 FUZZTIME  ?= 10s
 ARGS      ?=
+HOSTS     ?= 200
 
-.PHONY: help build run test test-go test-dashboards deps lint fmt dashboards bench bench-go fuzz clean
+.PHONY: help build run test test-go test-dashboards deps lint fmt dashboards bench bench-go fleet fuzz clean
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -51,6 +52,9 @@ fmt: ## Format the Go code.
 
 bench: ## servermon_exporter vs node_exporter side by side on loopback, ~8 min (installs node_exporter; BENCH_ARGS="-modes proc -scale=false" for ~2 min).
 	@GO=$(GO) bench/run.sh $(BENCH_ARGS)
+
+fleet: deps ## HOSTS exporters (default 200) against one real Prometheus with the shipped rules: alerts, fleet records and dashboard checked, rule cost against predict_linear; at most 10 min (docs/scale.md).
+	$(GO) run ./bench/fleet -hosts=$(HOSTS)
 
 bench-go: ## Go benchmarks of the hot paths.
 	$(GO) test -run '^$$' -bench . -benchmem ./collector/ ./forecast/ ./internal/forecastpage/ ./cmd/...

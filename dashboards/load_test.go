@@ -169,28 +169,31 @@ func goldenNames(t *testing.T) map[string]bool {
 	return names
 }
 
-// recordNames returns the names the recording rules define.
+// recordNames returns the names the recording rules define: the fleet records, and the trust gate's records at the
+// head of the alerting rules.
 func recordNames(t *testing.T) map[string]bool {
 	t.Helper()
-	data, err := os.ReadFile("../rules/servermon-records.yml")
-	if err != nil {
-		t.Fatalf("read recording rules: %v", err)
-	}
-	var f struct {
-		Groups []struct {
-			Rules []struct {
-				Record string `yaml:"record"`
-			} `yaml:"rules"`
-		} `yaml:"groups"`
-	}
-	if err := yaml.Unmarshal(data, &f); err != nil {
-		t.Fatalf("parse recording rules: %v", err)
-	}
 	names := map[string]bool{}
-	for _, g := range f.Groups {
-		for _, r := range g.Rules {
-			if r.Record != "" {
-				names[r.Record] = true
+	for _, file := range []string{"../rules/servermon-records.yml", "../rules/servermon-alerts.yml"} {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatalf("read rules: %v", err)
+		}
+		var f struct {
+			Groups []struct {
+				Rules []struct {
+					Record string `yaml:"record"`
+				} `yaml:"rules"`
+			} `yaml:"groups"`
+		}
+		if err := yaml.Unmarshal(data, &f); err != nil {
+			t.Fatalf("parse %s: %v", file, err)
+		}
+		for _, g := range f.Groups {
+			for _, r := range g.Rules {
+				if r.Record != "" {
+					names[r.Record] = true
+				}
 			}
 		}
 	}

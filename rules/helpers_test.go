@@ -68,6 +68,18 @@ func loadRules(t *testing.T, path string) []rule {
 	return out
 }
 
+// alertRules returns the alerting rules of the alerts file, without the trust gate's records at its head.
+func alertRules(t *testing.T) []rule {
+	t.Helper()
+	var out []rule
+	for _, r := range loadRules(t, alertsFile) {
+		if r.Alert != "" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // allRules returns the alerting rules followed by the recording rules.
 func allRules(t *testing.T) []rule {
 	t.Helper()

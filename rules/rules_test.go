@@ -70,7 +70,7 @@ func TestEveryAlertIsUnitTested(t *testing.T) {
 			}
 		}
 	}
-	for _, r := range loadRules(t, alertsFile) {
+	for _, r := range alertRules(t) {
 		if key := r.Alert + "/" + r.Labels["severity"]; !firing[key] {
 			t.Errorf("%s: no promtool case expects it to fire", key)
 		}
@@ -88,11 +88,19 @@ var (
 	// derived from it (whose names contain it between colons).
 	etaMetric       = regexp.MustCompile(`(^|[^:\w])servermon_forecast_seconds_until_threshold([^:\w]|$)`)
 	anomalousMetric = regexp.MustCompile(`(^|[^:\w])servermon_anomalous([^:\w]|$)`)
+	// trustedETA matches the record of the trusted times until threshold, which the forecast alerts read.
+	trustedETA = regexp.MustCompile(`(^|[^:\w])` + trustedETARecord + `([^:\w]|$)`)
+)
+
+// The trust gate's records, the first rules of the forecast alerts (docs/runbooks.md).
+const (
+	trustedRecord    = "instance:servermon_forecast_error_ratio:trusted"
+	trustedETARecord = "instance:servermon_forecast_seconds_until_threshold:trusted"
 )
 
 func TestAlertConventions(t *testing.T) {
 	anchors := runbookAnchors(t)
-	for _, r := range loadRules(t, alertsFile) {
+	for _, r := range alertRules(t) {
 		if !alertName.MatchString(r.Alert) {
 			t.Errorf("%q: alert names are CamelCase with prefix Servermon", r.Alert)
 		}
@@ -117,7 +125,7 @@ func TestAlertConventions(t *testing.T) {
 				t.Errorf("%s: description lacks %s: %q", r.Alert, want, desc)
 			}
 		}
-		if etaMetric.MatchString(r.Expr) && !strings.Contains(desc, "$value | humanizeDuration") {
+		if (etaMetric.MatchString(r.Expr) || trustedETA.MatchString(r.Expr)) && !strings.Contains(desc, "$value | humanizeDuration") {
 			t.Errorf("%s: an ETA alert's description must humanise the ETA with humanizeDuration", r.Alert)
 		}
 		url := r.Annotations["runbook_url"]
@@ -139,7 +147,7 @@ func TestAlertConventions(t *testing.T) {
 // removed alerts.
 func TestRunbooksHaveAlerts(t *testing.T) {
 	alerts := map[string]bool{}
-	for _, r := range loadRules(t, alertsFile) {
+	for _, r := range alertRules(t) {
 		alerts[strings.ToLower(r.Alert)] = true
 	}
 	sections := 0

@@ -32,7 +32,7 @@ func (s *stack) prepareQueries() []preparedQuery {
 	found := map[string]bool{}
 	var out []preparedQuery
 	for _, q := range loadDashboardQueries(s.t) {
-		comp, _, err := compressExpr(q.expr, compressFactor)
+		comp, _, err := compressExpr(q.Expr, compressFactor)
 		if err != nil {
 			s.t.Errorf("dashboard query %s: %v", q, err)
 			continue
@@ -42,13 +42,13 @@ func (s *stack) prepareQueries() []preparedQuery {
 			s.t.Errorf("dashboard query %s: %v", q, err)
 			continue
 		}
-		p, ok := phaseQueries[q.panel]
+		p, ok := phaseQueries[q.Panel]
 		if !ok {
 			p = phaseBaseline
 		}
-		found[q.panel] = true
-		g, _ := gainedIn(q.expr)
-		out = append(out, preparedQuery{dashQuery: q, run: expr, phase: p, gained: g, noData: withoutDataInTheStack[q.panel]})
+		found[q.Panel] = true
+		g, _ := gainedIn(q.Expr)
+		out = append(out, preparedQuery{dashQuery: q, run: expr, phase: p, gained: g, noData: withoutDataInTheStack[q.Panel]})
 	}
 	for title := range phaseQueries {
 		if !found[title] {

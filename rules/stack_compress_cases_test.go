@@ -71,7 +71,7 @@ func shippedExprs(t *testing.T) []string {
 		out = append(out, r.Expr)
 	}
 	for _, q := range loadDashboardQueries(t) {
-		out = append(out, q.expr)
+		out = append(out, q.Expr)
 	}
 	return out
 }

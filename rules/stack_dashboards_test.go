@@ -6,10 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/servermon/servermon_exporter/internal/dashquery"
 )
 
 // dashboardFiles are the committed, generated Grafana dashboards whose queries the stack test runs.
@@ -27,53 +28,24 @@ func readDashboard(t *testing.T, f string, doc any) {
 	}
 }
 
-// dashQuery is one PromQL query of a dashboard: a panel target's expr, or a template variable's query.
-type dashQuery struct {
-	file, panel, ref string
-	expr             string
-}
+// dashQuery is one PromQL query of a dashboard panel.
+type dashQuery struct{ dashquery.Query }
 
 func (q dashQuery) String() string {
-	return fmt.Sprintf("%s %q %s: %s", filepath.Base(q.file), q.panel, q.ref, q.expr)
+	return fmt.Sprintf("%s %q %s: %s", filepath.Base(q.File), q.Panel, q.Ref, q.Expr)
 }
 
-// loadDashboardQueries walks both dashboards for every "expr" field, wherever it is nested, with the title of the
-// nearest enclosing object that has one.
+// loadDashboardQueries returns every query of both dashboards (dashquery.Load).
 func loadDashboardQueries(t *testing.T) []dashQuery {
 	t.Helper()
 	var out []dashQuery
 	for _, f := range dashboardFiles {
-		var doc any
-		readDashboard(t, f, &doc)
-		n := len(out)
-		var walk func(v any, title string)
-		walk = func(v any, title string) {
-			switch v := v.(type) {
-			case map[string]any:
-				if s, ok := v["title"].(string); ok {
-					title = s
-				}
-				if e, ok := v["expr"].(string); ok {
-					ref, _ := v["refId"].(string)
-					out = append(out, dashQuery{file: f, panel: title, ref: ref, expr: e})
-				}
-				keys := make([]string, 0, len(v))
-				for k := range v {
-					keys = append(keys, k)
-				}
-				sort.Strings(keys)
-				for _, k := range keys {
-					walk(v[k], title)
-				}
-			case []any:
-				for _, x := range v {
-					walk(x, title)
-				}
-			}
+		qs, err := dashquery.Load(f)
+		if err != nil {
+			t.Fatal(err)
 		}
-		walk(doc, "")
-		if len(out) == n {
-			t.Fatalf("%s has no expr", f)
+		for _, q := range qs {
+			out = append(out, dashQuery{q})
 		}
 	}
 	return out
@@ -157,8 +129,8 @@ func TestDashboardQueriesFound(t *testing.T) {
 	qs := loadDashboardQueries(t)
 	files := map[string]int{}
 	for _, q := range qs {
-		files[q.file]++
-		if q.panel == "" {
+		files[q.File]++
+		if q.Panel == "" {
 			t.Errorf("query without a panel title: %s", q)
 		}
 	}
@@ -294,7 +266,7 @@ func TestGainedIn(t *testing.T) {
 func TestGainedSetUsed(t *testing.T) {
 	used := map[gainedSelector]bool{}
 	for _, q := range loadDashboardQueries(t) {
-		if g, ok := gainedIn(q.expr); ok {
+		if g, ok := gainedIn(q.Expr); ok {
 			used[g] = true
 		}
 	}

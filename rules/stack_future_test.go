@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/servermon/servermon_exporter/internal/dashquery"
 )
 
 // The dashboards draw a forecast at the time it predicts (`offset $horizon`), and their forecast-ahead panels have
@@ -51,7 +53,7 @@ func loadTimedPanels(t *testing.T) []timedPanel {
 					timeFrom: p.TimeFrom, timeShift: p.TimeShift}
 				for _, q := range p.Targets {
 					if q.Expr != "" {
-						tp.queries = append(tp.queries, dashQuery{file: f, panel: p.Title, ref: q.RefID, expr: q.Expr})
+						tp.queries = append(tp.queries, dashQuery{dashquery.Query{File: f, Panel: p.Title, Ref: q.RefID, Expr: q.Expr}})
 					}
 				}
 				out = append(out, tp)
@@ -289,13 +291,13 @@ func (s *stack) checkFutureForecasts() {
 			}
 			from, to := now.Add(prodFrom/compressFactor), now.Add(prodTo/compressFactor)
 			for _, q := range p.queries {
-				if strings.Count(q.expr, " offset $horizon") != 1 {
+				if strings.Count(q.Expr, " offset $horizon") != 1 {
 					continue
 				}
-				if _, ok := gainedIn(q.expr); ok {
+				if _, ok := gainedIn(q.Expr); ok {
 					continue
 				}
-				metric := firstMetric(q.expr)
+				metric := firstMetric(q.Expr)
 				if _, ok := reached[metric]; !ok {
 					reached[metric] = false
 				}
@@ -305,7 +307,7 @@ func (s *stack) checkFutureForecasts() {
 				reached[metric] = true
 				n, changed, err := s.checkFutureQuery(q, vals, now, from, to, hc)
 				if errors.Is(err, errNotServed) {
-					notServed = append(notServed, q.panel+" "+q.ref)
+					notServed = append(notServed, q.Panel+" "+q.Ref)
 					continue
 				}
 				if err != nil {
@@ -348,11 +350,11 @@ func (s *stack) checkFutureQuery(q dashQuery, vals map[string]string, now, from,
 		}
 		return substituteVariables(comp, vals)
 	}
-	shifted, err := prepare(q.expr)
+	shifted, err := prepare(q.Expr)
 	if err != nil {
 		return 0, false, err
 	}
-	unshifted, err := prepare(strings.Replace(q.expr, " offset $horizon", "", 1))
+	unshifted, err := prepare(strings.Replace(q.Expr, " offset $horizon", "", 1))
 	if err != nil {
 		return 0, false, err
 	}

@@ -2,35 +2,13 @@ package rules
 
 import (
 	"context"
-	"errors"
 	"net"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/servermon/servermon_exporter/internal/childproc"
 )
-
-// startProc starts bin in dir, in its own process group, with its output in dir/<name>.log, and registers a
-// cleanup that stops it: SIGTERM to the group, SIGKILL after a grace period. It dies with the test binary.
-func startProc(t *testing.T, name, dir, bin string, args ...string) *childproc.Process {
-	t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Dir = dir
-	p, err := childproc.Start(name, cmd, filepath.Join(dir, name+".log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("started %s (pid %d): %s %s", name, p.Pid(), bin, strings.Join(args, " "))
-	t.Cleanup(func() {
-		if _, err := p.Stop(10 * time.Second); errors.Is(err, childproc.ErrKilled) {
-			t.Log(err)
-		}
-	})
-	return p
-}
 
 // freeAddr returns a loopback address with a port that was free a moment ago.
 func freeAddr(t *testing.T) string {

@@ -90,47 +90,61 @@ func TestThresholdTableMatchesRules(t *testing.T) {
 	}
 }
 
-// TestTrustGate checks that every rule reading raw forecast ETAs or anomaly
-// flags is gated by both fragments of the gate table, joined per target and
-// per mount (two mounts of one device must not borrow each other's gate).
+// TestTrustGate checks the trust gate: its record holds both fragments of the gate table, joined per target and per
+// mount (two mounts of one device must not borrow each other's gate); the record of trusted times until threshold
+// is the ETAs joined with it; every other rule reading raw ETAs or anomaly flags joins the gate record, and the
+// worse-than-naive alert has the history fragment.
 func TestTrustGate(t *testing.T) {
 	rows := markdownTables(t)["Gate"]
 	if len(rows) != 2 {
 		t.Fatalf("gate table (header 'Gate') has %d rows, want 2", len(rows))
 	}
 	const join = "and on (job, instance, target, device, mountpoint) "
-	var gates, historyGate []string
+	var fragments []string
+	historyGate := ""
 	for _, row := range rows {
-		gates = append(gates, join+row[1])
+		fragments = append(fragments, normalize(row[1]))
 		if strings.HasPrefix(row[1], "servermon_forecast_history_seconds") {
-			historyGate = []string{join + row[1]}
+			historyGate = join + row[1]
 		}
 	}
-	if historyGate == nil {
+	if historyGate == "" {
 		t.Fatal("gate table has no servermon_forecast_history_seconds row")
 	}
+	rules := allRules(t)
+	// The gate's two records come first, in the order they depend on each other, in the alerts' first group.
+	if len(rules) < 2 || rules[0].Record != trustedRecord || rules[1].Record != trustedETARecord {
+		t.Fatalf("the first rules of %s must record %s, then %s", alertsFile, trustedRecord, trustedETARecord)
+	}
+	gate := normalize(rules[0].Expr)
+	for _, f := range fragments {
+		if !strings.Contains(gate, f) {
+			t.Errorf("%s lacks the gate's %q:\n%s", trustedRecord, f, rules[0].Expr)
+		}
+	}
+	if !strings.Contains(gate, join) {
+		t.Errorf("%s does not join its fragments %q:\n%s", trustedRecord, join, rules[0].Expr)
+	}
 	gated := 0
-	for _, r := range allRules(t) {
-		var want []string
+	for _, r := range rules[1:] {
+		expr := normalize(r.Expr)
 		switch {
 		case etaMetric.MatchString(r.Expr), anomalousMetric.MatchString(r.Expr):
-			want = gates
+			if !strings.Contains(expr, join+trustedRecord) {
+				t.Errorf("%s: reads raw ETAs or anomaly flags without %q:\n%s", r.name(), join+trustedRecord, r.Expr)
+			}
+		case trustedETA.MatchString(r.Expr):
 		case r.Alert == "ServermonForecastWorseThanNaive":
-			want = historyGate
+			if !strings.Contains(expr, normalize(historyGate)) {
+				t.Errorf("%s: expr lacks the history gate %q:\n%s", r.name(), historyGate, r.Expr)
+			}
 		default:
 			continue
 		}
 		gated++
-		expr := normalize(r.Expr)
-		for _, g := range want {
-			if !strings.Contains(expr, g) {
-				t.Errorf("%s: expr lacks the trust gate %q:\n%s", r.name(), g, r.Expr)
-			}
-		}
 	}
-	// Memory x2, swap x2, CPU, disk, filesystem x2, anomaly, worse-than-naive,
-	// and the records reading ETAs and anomalies: the gate must not silently
-	// vanish.
+	// The ETA record, memory x2, swap x2, CPU, disk, filesystem x2, anomaly, worse-than-naive, and the records
+	// reading ETAs and anomalies: the gate must not silently vanish.
 	if gated < 12 {
 		t.Errorf("only %d rules are trust-gated; expected every forecast rule", gated)
 	}

@@ -264,15 +264,32 @@ func (b *Backfiller) plans(holdings []forecaster.Holding, end time.Time) []*plan
 	})
 }
 
+// recentWindow is the window of a second estimate of each source's scrape interval, beside the one over the whole
+// span: a host scraped for only part of the span (an exporter installed a day ago, a Prometheus that keeps less
+// than --forecast.history) has fewer samples in it than its scrape interval gives, and the span's estimate alone
+// would be as much too long, the windows of rangeFor as much too wide, and the history they load smoothed over as
+// many scrapes. The hour before the first live sample is normally scraped throughout; where it is not (an outage),
+// the span's estimate stands.
+const recentWindow = time.Hour
+
 // discover finds which sources hold this host's series between from and end, refuses a selector that matches
 // several hosts, and estimates each source's scrape interval (for rangeFor).
 func (b *Backfiller) discover(ctx context.Context, from, end time.Time) (map[string]time.Duration, error) {
 	span := end.Sub(from)
-	// count_over_time drops the metric name: label_replace keeps the source apart.
-	count := func(metric, source string) string {
-		return fmt.Sprintf(`label_replace(count_over_time(%s{%s}[%s]), "source", %q, "", "")`, metric, b.cfg.Selector, promDuration(span), source)
+	recent := min(span, recentWindow)
+	// count_over_time drops the metric name: label_replace keeps the source and the window apart.
+	count := func(metric, source string, window time.Duration, name string) string {
+		return fmt.Sprintf(`label_replace(label_replace(count_over_time(%s{%s}[%s]), "source", %q, "", ""), "window", %q, "", "")`,
+			metric, b.cfg.Selector, promDuration(window), source, name)
 	}
-	expr := count("servermon_build_info", SourceServermon) + " or " + count("node_exporter_build_info", SourceNode)
+	var parts []string
+	for _, w := range []struct {
+		d    time.Duration
+		name string
+	}{{span, "span"}, {recent, "recent"}} {
+		parts = append(parts, count("servermon_build_info", SourceServermon, w.d, w.name), count("node_exporter_build_info", SourceNode, w.d, w.name))
+	}
+	expr := strings.Join(parts, " or ")
 	var vec model.Vector
 	err := b.do(ctx, sourceDiscovery, func(ctx context.Context) (err error) {
 		vec, err = b.client.query(ctx, expr, end)
@@ -282,11 +299,11 @@ func (b *Backfiller) discover(ctx context.Context, from, end time.Time) (map[str
 		return nil, fmt.Errorf("finding this host's series: %w", err)
 	}
 	hosts := map[string]bool{}
-	most := map[string]float64{} // the most samples of one series of each source
+	most := map[[2]string]float64{} // the most samples of one series of each source in each window
 	for _, s := range vec {
 		hosts[hostOf(string(s.Metric[model.InstanceLabel]))] = true
-		src := string(s.Metric["source"])
-		most[src] = max(most[src], float64(s.Value))
+		key := [2]string{string(s.Metric["source"]), string(s.Metric["window"])}
+		most[key] = max(most[key], float64(s.Value))
 	}
 	if len(hosts) > 1 {
 		names := make([]string, 0, len(hosts))
@@ -300,11 +317,15 @@ func (b *Backfiller) discover(ctx context.Context, from, end time.Time) (map[str
 		return nil, err
 	}
 	intervals := map[string]time.Duration{}
-	for src, n := range most {
-		if n > 0 {
-			// An upper bound of the interval: a series present for part of the span only makes it larger, which
-			// widens the windows (rangeFor) and never empties them.
-			intervals[src] = time.Duration(float64(span) / n).Round(time.Second)
+	for _, src := range []string{SourceServermon, SourceNode} {
+		// Upper bounds of the interval: a series present for part of a window only makes its estimate larger,
+		// which widens the windows (rangeFor) and never empties them. The smaller of the two is the closer one.
+		if n := most[[2]string{src, "span"}]; n > 0 {
+			iv := float64(span) / n
+			if r := most[[2]string{src, "recent"}]; r > 0 {
+				iv = min(iv, float64(recent)/r)
+			}
+			intervals[src] = time.Duration(iv).Round(time.Second)
 		}
 	}
 	if len(intervals) == 0 {

@@ -41,7 +41,7 @@ func (a *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		var results []string
 		for _, inst := range a.instances {
-			results = append(results, fmt.Sprintf(`{"metric":{"instance":%q,"source":"node_exporter"},"value":[1,"1440"]}`, inst))
+			results = append(results, fmt.Sprintf(`{"metric":{"instance":%q,"source":"node_exporter","window":"span"},"value":[1,"1440"]}`, inst))
 		}
 		fmt.Fprintf(w, `{"status":"success","data":{"resultType":"vector","result":[%s]}}`, strings.Join(results, ","))
 	case "/api/v1/query_range":

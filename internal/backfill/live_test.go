@@ -14,6 +14,7 @@ import (
 
 	"github.com/servermon/servermon_exporter/collector"
 	"github.com/servermon/servermon_exporter/internal/backfill/backfilltest"
+	"github.com/servermon/servermon_exporter/internal/childproc"
 	"github.com/servermon/servermon_exporter/internal/exposition"
 	"github.com/servermon/servermon_exporter/internal/forecaster"
 )
@@ -69,7 +70,7 @@ func TestBackfilledMatchesLive(t *testing.T) {
 	ownAddr := l.Addr().String()
 
 	nodeAddr := backfilltest.FreeAddr(t)
-	node := backfilltest.Start(t, "node_exporter", dir, nodeBin, "--web.listen-address="+nodeAddr, "--collector.disable-defaults",
+	node := childproc.StartTest(t, "node_exporter", dir, nodeBin, "--web.listen-address="+nodeAddr, "--collector.disable-defaults",
 		"--collector.cpu", "--collector.meminfo", "--collector.loadavg", "--collector.diskstats")
 	if err := node.WaitReady(ctx, "http://"+nodeAddr+"/metrics"); err != nil {
 		t.Fatal(err)

@@ -79,14 +79,39 @@ func TestNodeExpressionsGiveTheKnownAnswers(t *testing.T) {
 // scrape a mean over the minute before it: a step's value is the mean of the scrapes whose windows are centred in
 // it, and nothing is read from scrapes after the first live step.
 func TestOwnExpressionsGiveTheKnownAnswers(t *testing.T) {
-	const step, interval, window, span = time.Minute, 15 * time.Second, time.Minute, 3 * time.Hour
+	const span = 3 * time.Hour
+	b := testOwnExpressions(t, span, span)
+	windowMeans := 0
+	for _, tg := range collector.Targets() {
+		if !backfilltest.Latest(tg.Name) {
+			windowMeans++
+		}
+	}
+	if got, want := metric(b, `servermon_forecast_backfill_samples_total{source="servermon"}`), float64(len(collector.Targets()))*float64(span/time.Minute)-float64(windowMeans); got != want {
+		t.Errorf("%v servermon samples loaded, want %v", got, want)
+	}
+}
+
+// TestLessHistoryThanAsked: Prometheus holds 3 hours of the exporter's own series where the backfill asks for 8
+// days (--forecast.history; an exporter installed hours ago). The scrape interval must still be the scrapes' (the
+// last hour's density), not the 8 days over the samples there are (36 min), whose windows would have loaded every
+// step as a mean of 45 minutes.
+func TestLessHistoryThanAsked(t *testing.T) {
+	testOwnExpressions(t, 3*time.Hour, 8*24*time.Hour)
+}
+
+// testOwnExpressions loads span of the exporter's own series (and an hour before it) with a backfill that asks for
+// history, and checks every step of span against the known answers.
+func testOwnExpressions(t *testing.T, span, history time.Duration) *Backfiller {
+	t.Helper()
+	const step, interval, window = time.Minute, 15 * time.Second, time.Minute
 	end := time.Now().Truncate(step)
 	m := backfilltest.Model{End: end, Step: step, Host: "testhost"}
 	url := syntheticPrometheus(t, end.Add(-span-time.Hour), end, func(w io.Writer) error {
 		return backfilltest.WriteServermon(w, m, end.Add(-span-time.Hour), end, interval, window)
 	})
 	var logs strings.Builder
-	b := newTestBackfiller(t, url, testSelector, step, span, &logs)
+	b := newTestBackfiller(t, url, testSelector, step, history, &logs)
 	b.cfg.Window = window
 	f := newFakeForecaster(end, step, hostHoldings(true)...)
 	if err := runWithin(t, b, f, time.Minute); err != nil {
@@ -97,6 +122,16 @@ func TestOwnExpressionsGiveTheKnownAnswers(t *testing.T) {
 			t.Log(logs.String())
 		}
 	}()
+	if history > span { // the hour before span is there too: check it, but its first steps' windows reach before it
+		for key, got := range f.got {
+			for s := range got {
+				if s.Before(end.Add(-span)) {
+					delete(got, s)
+				}
+			}
+			f.got[key] = got
+		}
+	}
 	checkKnown(t, f, end.Add(-span), end, func(target string, s time.Time) (float64, bool) {
 		// The last step of a window mean would be read from scrapes after the first live step: not loaded.
 		if !backfilltest.Latest(target) && !s.Add(step).Before(end) {
@@ -109,15 +144,7 @@ func TestOwnExpressionsGiveTheKnownAnswers(t *testing.T) {
 			t.Errorf("%s: the last step loaded from window means that reach into the live steps", key)
 		}
 	}
-	windowMeans := 0
-	for _, tg := range collector.Targets() {
-		if !backfilltest.Latest(tg.Name) {
-			windowMeans++
-		}
-	}
-	if got, want := metric(b, `servermon_forecast_backfill_samples_total{source="servermon"}`), float64(len(collector.Targets()))*float64(span/step)-float64(windowMeans); got != want {
-		t.Errorf("%v servermon samples loaded, want %v", got, want)
-	}
+	return b
 }
 
 // checkKnown compares every step of [from, to) of every target with the known answer.

@@ -12,8 +12,10 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
+	"testing"
 	"time"
 
 	"github.com/servermon/servermon_exporter/internal/eventually"
@@ -30,7 +32,8 @@ type Process struct {
 }
 
 // Start starts cmd, naming it name in errors. With logPath set its output goes to that file (created, and closed
-// when the process has exited); otherwise to cmd.Stdout and cmd.Stderr as the caller set them.
+// when the process has exited); otherwise to cmd.Stdout and cmd.Stderr as the caller set them. The process group
+// and the death signal are added to the caller's cmd.SysProcAttr, so that namespaces or credentials set there stay.
 func Start(name string, cmd *exec.Cmd, logPath string) (*Process, error) {
 	var log *os.File
 	if logPath != "" {
@@ -40,7 +43,10 @@ func Start(name string, cmd *exec.Cmd, logPath string) (*Process, error) {
 		}
 		cmd.Stdout, cmd.Stderr = log, log
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Setpgid, cmd.SysProcAttr.Pgid, cmd.SysProcAttr.Pdeathsig = true, 0, syscall.SIGKILL
 	if err := cmd.Start(); err != nil {
 		if log != nil {
 			log.Close()
@@ -158,4 +164,23 @@ func (p *Process) LogTail(n int) string {
 func (p *Process) LogContains(s string) bool {
 	data, err := os.ReadFile(p.LogPath)
 	return err == nil && bytes.Contains(data, []byte(s))
+}
+
+// StartTest starts bin in dir for a test, with its output in dir/<name>.log, logs its command line, and stops it
+// when the test ends (a kill after the grace period is logged).
+func StartTest(t testing.TB, name, dir, bin string, args ...string) *Process {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	p, err := Start(name, cmd, filepath.Join(dir, name+".log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("started %s (pid %d): %s %s", name, p.Pid(), bin, strings.Join(args, " "))
+	t.Cleanup(func() {
+		if _, err := p.Stop(10 * time.Second); errors.Is(err, ErrKilled) {
+			t.Log(err)
+		}
+	})
+	return p
 }

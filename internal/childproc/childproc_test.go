@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -97,5 +98,33 @@ func TestWaitReady(t *testing.T) {
 	}
 	if err := start(t, "exit 1").WaitReady(ctx, "http://127.0.0.1:1/"); err == nil || !strings.Contains(err.Error(), "exited early") {
 		t.Errorf("WaitReady on a process that exits: %v", err)
+	}
+}
+
+// TestKeepsTheCallersSysProcAttr: Start adds its process group and death signal to what the caller set, here a user
+// namespace (as bench/fleet gives each exporter), instead of replacing it.
+func TestKeepsTheCallersSysProcAttr(t *testing.T) {
+	own, err := os.Readlink("/proc/self/ns/user")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("readlink", "/proc/self/ns/user")
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags:  syscall.CLONE_NEWUSER,
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}},
+	}
+	p, err := Start("readlink", cmd, filepath.Join(t.TempDir(), "readlink.log"))
+	if err != nil {
+		// The kernel may refuse user namespaces (a sysctl, a seccomp profile): what Start set is still checked.
+		t.Logf("no user namespace here: %v", err)
+	} else {
+		<-p.Exited()
+		if got := strings.TrimSpace(p.Log()); got == own || !strings.HasPrefix(got, "user:[") {
+			t.Errorf("the child's user namespace is %q, the test's %q: Cloneflags were dropped", got, own)
+		}
+	}
+	if a := cmd.SysProcAttr; a.Cloneflags != syscall.CLONE_NEWUSER || len(a.UidMappings) != 1 || !a.Setpgid || a.Pdeathsig != syscall.SIGKILL {
+		t.Errorf("SysProcAttr after Start: %+v", a)
 	}
 }

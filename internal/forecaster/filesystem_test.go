@@ -223,3 +223,96 @@ func filesystemSourceProc(t *testing.T) collector.ProcFS {
 	}
 	return proc
 }
+
+// rampFilesystem is a filesystem at /data of 16384 blocks filling by fillPerHour of them from level at t0, to the
+// block, at the fake clock's time.
+type rampFilesystem struct {
+	clock *clock.Fake
+	t0    time.Time
+}
+
+const rampLevel, rampPerHour, rampBlocks = 0.85, 0.04, 16384
+
+func (r *rampFilesystem) usage(t time.Time) float64 {
+	return math.Round((rampLevel+rampPerHour*t.Sub(r.t0).Hours())*rampBlocks) / rampBlocks
+}
+
+func (r *rampFilesystem) statfs(_ string, st *syscall.Statfs_t) error {
+	used := uint64(r.usage(r.clock.Now().Wall) * rampBlocks)
+	*st = syscall.Statfs_t{Bsize: 4096, Frsize: 4096, Blocks: rampBlocks, Bfree: rampBlocks - used, Bavail: rampBlocks - used, Files: 1000, Ffree: 900}
+	return nil
+}
+
+// TestPartialFirstStepLeftOut: an exporter started 13 s into a minute, its filesystem filling steadily, with 8 hours
+// of the fill backfilled up to that minute. The first live step would hold the minute's last 47 s only, a mean
+// higher than the minute's by a third of the minute's growth, which the fill estimator took for an abrupt change:
+// it withheld the ETA (+Inf) for minutes (found by bench/fleet). The partial step is left out, and the ETA follows the
+// ramp at every step; a series whose first sample starts its step keeps that step.
+func TestPartialFirstStepLeftOut(t *testing.T) {
+	cfg := Config{Step: time.Minute, History: 8 * 24 * time.Hour, Horizons: []time.Duration{5 * time.Minute, time.Hour},
+		AnomalyThreshold: 4, Thresholds: map[string]float64{"filesystem": 0.95}, MaxSeries: map[string]int{}}
+	live := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	for _, offset := range []time.Duration{13 * time.Second, 0} {
+		f := newForecaster(t, cfg)
+		f.Hold()
+		fake := clock.NewFake(live.Add(offset))
+		fs := &rampFilesystem{clock: fake, t0: live}
+		dir := t.TempDir()
+		if err := os.Mkdir(filepath.Join(dir, "1"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "1", "mountinfo"), []byte("30 1 254:16 / /data rw - ext4 /dev/vdb rw\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		proc, err := collector.NewProcFS(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := testSampler(t, collector.NewFilesystem(proc, collector.FilesystemConfig{Statfs: fs.statfs}), f, fake, time.Second)
+		s.Sample()
+		// The history: the minutes before the live one, each the mean of its scrapes (as internal/backfill loads
+		// the exporter's own latest-read series).
+		from := live.Add(-8 * time.Hour)
+		var history []float64
+		for m := from; m.Before(live); m = m.Add(time.Minute) {
+			sum := 0.0
+			for q := range 4 {
+				sum += fs.usage(m.Add(time.Duration(q) * 15 * time.Second))
+			}
+			history = append(history, sum/4)
+		}
+		if _, err := f.Backfill(collector.TargetByName("filesystem_usage_ratio"), []string{"device", "mountpoint", "fstype"},
+			[]string{"/dev/vdb", "/data", "ext4"}, from, history); err != nil {
+			t.Fatal(err)
+		}
+		f.Release()
+		var second time.Time // the newest step during the second live minute
+		for i := range 10 * 60 {
+			fake.Advance(time.Second)
+			s.Sample()
+			if i%60 != 30 {
+				continue
+			}
+			for _, v := range f.Views(0) {
+				if v.Target.Name != "filesystem_usage_ratio" {
+					continue
+				}
+				if i == 90 {
+					second = v.LastStep
+				}
+				want := (0.95 - fs.usage(v.LastStep)) / rampPerHour * 3600
+				if !v.HasETA || math.Abs(v.Earliest-want) > 0.05*want {
+					t.Errorf("started %v into the minute: ETA at %s %.2f h (%v), want %.2f h", offset, v.LastStep.Format(time.TimeOnly),
+						v.Earliest/3600, v.HasETA, want/3600)
+				}
+			}
+		}
+		// During the second live minute the newest step is the first live minute if it was whole, else the
+		// backfill's last.
+		if want := map[time.Duration]time.Time{0: live, 13 * time.Second: live.Add(-time.Minute)}[offset]; !second.Equal(want) {
+			t.Errorf("started %v into the minute: the newest step in the second live minute is %s, want %s", offset,
+				second.Format(time.TimeOnly), want.Format(time.TimeOnly))
+		}
+		s.Close()
+	}
+}

@@ -101,6 +101,8 @@ type series struct {
 	capacity    float64        // what the gauge's ratio was a share of at its latest step, 0 when unknown
 	threshold   float64        // 0 when the target has none
 	touched     bool
+	sampled     bool             // a sample came: the step it fell in is known
+	skipFirst   bool             // the first step is partial and left out (see ObserveSample)
 	gauge       *collector.Gauge // the gauge it was fed from last
 	heldSteps   []heldStep       // live steps kept while the forecaster is held
 
@@ -231,8 +233,21 @@ func (f *Forecaster) ObserveSample(now clock.Reading, st *collector.Store) {
 			return
 		}
 		s.followCapacity(g.Capacity())
+		if !s.sampled {
+			// The step a series starts in holds samples from its first one on only: its mean is the mean of the
+			// step's end, off the step's mean by half the trend over the part missed. On a filling filesystem
+			// that is a step the fill estimator takes for an abrupt change, withholding the ETA for minutes after
+			// every start with a backfill. It is left out unless it starts within a twentieth of the step; the
+			// series, and the history a backfill puts before it, continue across the gap.
+			s.sampled = true
+			s.skipFirst = time.Duration(at.UnixNano()%int64(f.cfg.Step)) > f.cfg.Step/20
+		}
 		if start, mean, done := s.resampler.Add(at, v); done {
-			f.push(s, start, mean)
+			if s.skipFirst {
+				s.skipFirst = false
+			} else {
+				f.push(s, start, mean)
+			}
 		}
 	})
 	f.sorted = slices.DeleteFunc(f.sorted, func(s *series) bool {

@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -68,8 +69,9 @@ func SeriesLabels(t *collector.Target) (names, values []string) {
 	return []string{"device"}, []string{Disk}
 }
 
-// noise is a deterministic uniform value in [-1, 1] for a step index and a stream.
-func noise(idx int64, stream uint64) float64 {
+// Noise is a deterministic uniform value in [-1, 1] for a step index and a stream: the same arguments give the
+// same value in every run, and different streams are independent.
+func Noise(idx int64, stream uint64) float64 {
 	z := uint64(idx)*0x9e3779b97f4a7c15 + stream*0xbf58476d1ce4e5b9
 	z ^= z >> 30
 	z *= 0xbf58476d1ce4e5b9
@@ -92,13 +94,13 @@ func phase(t time.Time, shift float64) float64 {
 // CPUBusy is the busy share (not idle, not iowait) of all CPUs in the step holding t.
 func (m Model) CPUBusy(t time.Time) float64 {
 	s, i := m.step(t)
-	return CPUMean + CPUAmplitude*phase(s, 0) + CPUNoise*noise(i, 1)
+	return CPUMean + CPUAmplitude*phase(s, 0) + CPUNoise*Noise(i, 1)
 }
 
 // MemoryUsage is 1 − MemAvailable/MemTotal in the step holding t.
 func (m Model) MemoryUsage(t time.Time) float64 {
 	s, i := m.step(t)
-	return MemoryNow - MemoryLeakPerDay*m.End.Sub(s).Hours()/24 + 0.002*noise(i, 2)
+	return MemoryNow - MemoryLeakPerDay*m.End.Sub(s).Hours()/24 + 0.002*Noise(i, 2)
 }
 
 // SwapUsage is 1 − SwapFree/SwapTotal in the step holding t.
@@ -110,7 +112,7 @@ func (m Model) SwapUsage(t time.Time) float64 {
 // Load1 is the 1-minute load average in the step holding t.
 func (m Model) Load1(t time.Time) float64 {
 	s, i := m.step(t)
-	return 1 + 0.8*phase(s, 0.3) + 0.05*noise(i, 3)
+	return 1 + 0.8*phase(s, 0.3) + 0.05*Noise(i, 3)
 }
 
 // DiskUtilization is sda's share of time busy in the step holding t.
@@ -134,7 +136,7 @@ func (m Model) DiskWriteBytes(t time.Time) float64 {
 // FilesystemUsage is df's Use% of the filesystem in the step holding t: used / (used + avail).
 func (m Model) FilesystemUsage(t time.Time) float64 {
 	s, i := m.step(t)
-	return FSUsageNow - FSFillPerDay*m.End.Sub(s).Hours()/24 + 0.001*noise(i, 4)
+	return FSUsageNow - FSFillPerDay*m.End.Sub(s).Hours()/24 + 0.001*Noise(i, 4)
 }
 
 // FilesystemInodes is the share of the filesystem's inodes in use in the step holding t.
@@ -195,15 +197,17 @@ func (m Model) NodeValue(target string, s time.Time, interval time.Duration) flo
 	return m.Value(target, s)
 }
 
-// writer writes OpenMetrics samples in [lo, hi) (all when hi is zero), remembering the first error.
-type writer struct {
+// Writer writes samples in the OpenMetrics text format, remembering the first error. Given a Part, it writes the
+// samples in [From, To) only.
+type Writer struct {
 	w      *bufio.Writer
 	lo, hi time.Time
 	err    error
 }
 
-func newWriter(out io.Writer) *writer {
-	w := &writer{w: bufio.NewWriter(out)}
+// NewWriter returns a Writer to out; End finishes the file.
+func NewWriter(out io.Writer) *Writer {
+	w := &Writer{w: bufio.NewWriter(out)}
 	if p, ok := out.(*Part); ok {
 		w.lo, w.hi = p.From, p.To
 	}
@@ -217,7 +221,8 @@ type Part struct {
 	From, To time.Time
 }
 
-func (w *writer) sample(name, labels string, v float64, at time.Time) {
+// Sample writes one sample of the series name{labels} (labels without braces) at a millisecond timestamp.
+func (w *Writer) Sample(name, labels string, v float64, at time.Time) {
 	if !w.hi.IsZero() && (at.Before(w.lo) || !at.Before(w.hi)) {
 		return
 	}
@@ -226,20 +231,20 @@ func (w *writer) sample(name, labels string, v float64, at time.Time) {
 	}
 }
 
-// series writes one series at every interval in (from, to]: value gives the sample at t from the interval
+// Series writes one series at every interval in (from, to]: value gives the sample at t from the interval
 // (t − interval, t] (a counter adds to its total).
-func (w *writer) series(name, labels string, from, to time.Time, interval time.Duration, value func(t time.Time) float64) {
+func (w *Writer) Series(name, labels string, from, to time.Time, interval time.Duration, value func(t time.Time) float64) {
 	w.each(name, labels, from, to, interval, value, false)
 }
 
 // each writes a series; a stateful one (a counter) is computed from its start even where it is not written.
-func (w *writer) each(name, labels string, from, to time.Time, interval time.Duration, value func(t time.Time) float64, stateful bool) {
+func (w *Writer) each(name, labels string, from, to time.Time, interval time.Duration, value func(t time.Time) float64, stateful bool) {
 	t := from.Add(interval)
 	if !stateful && !w.hi.IsZero() && t.Before(w.lo) {
 		t = t.Add(w.lo.Sub(t).Truncate(interval))
 	}
 	for ; !t.After(to) && (w.hi.IsZero() || t.Before(w.hi)); t = t.Add(interval) {
-		w.sample(name, labels, value(t), t)
+		w.Sample(name, labels, value(t), t)
 	}
 }
 
@@ -260,9 +265,9 @@ func counter(rate func(time.Time) float64, interval time.Duration, reset time.Ti
 // counters reset (a reboot) at reset. Besides sda it has a partition sda1 and a loop0, which the default device
 // filter drops, and its CPUs differ from each other, so that a wrong aggregation shows.
 func WriteNodeExporter(out io.Writer, m Model, from, to time.Time, interval time.Duration, reset time.Time) error {
-	w := newWriter(out)
+	w := NewWriter(out)
 	inst := fmt.Sprintf(`instance="%s:9100",job="node"`, m.Host)
-	w.series("node_exporter_build_info", inst+`,version="1.5.0"`, from, to, interval, func(time.Time) float64 { return 1 })
+	w.Series("node_exporter_build_info", inst+`,version="1.5.0"`, from, to, interval, func(time.Time) float64 { return 1 })
 	for cpu := range CPUs {
 		skew := 0.05 * float64(2*cpu-1) // cpu0 less busy, cpu1 more: the host's share is the mean
 		busy := func(t time.Time) float64 { return min(1-Iowait, max(0, m.CPUBusy(t)+skew)) }
@@ -296,15 +301,15 @@ func WriteNodeExporter(out io.Writer, m Model, from, to time.Time, interval time
 			w.each(metric, fmt.Sprintf(`device="%s",%s`, d.name, inst), from, to, interval, counter(rate, interval, reset), true)
 		}
 	}
-	w.series("node_load1", inst, from, to, interval, m.Load1)
-	w.series("node_memory_MemAvailable_bytes", inst, from, to, interval, func(t time.Time) float64 {
+	w.Series("node_load1", inst, from, to, interval, m.Load1)
+	w.Series("node_memory_MemAvailable_bytes", inst, from, to, interval, func(t time.Time) float64 {
 		return math.Round((1 - m.MemoryUsage(t)) * MemTotalBytes)
 	})
-	w.series("node_memory_MemTotal_bytes", inst, from, to, interval, func(time.Time) float64 { return MemTotalBytes })
-	w.series("node_memory_SwapFree_bytes", inst, from, to, interval, func(t time.Time) float64 {
+	w.Series("node_memory_MemTotal_bytes", inst, from, to, interval, func(time.Time) float64 { return MemTotalBytes })
+	w.Series("node_memory_SwapFree_bytes", inst, from, to, interval, func(t time.Time) float64 {
 		return math.Round((1 - m.SwapUsage(t)) * SwapTotalBytes)
 	})
-	w.series("node_memory_SwapTotal_bytes", inst, from, to, interval, func(time.Time) float64 { return SwapTotalBytes })
+	w.Series("node_memory_SwapTotal_bytes", inst, from, to, interval, func(time.Time) float64 { return SwapTotalBytes })
 	// The filesystem, and a squashfs the default filesystem type filter drops.
 	for _, fs := range []struct {
 		labels            string
@@ -321,13 +326,13 @@ func WriteNodeExporter(out io.Writer, m Model, from, to time.Time, interval time
 			func(time.Time) float64 { return 1 << 30 }, func(time.Time) float64 { return 1 << 20 }, func(time.Time) float64 { return 1 << 20 },
 			func(time.Time) float64 { return 1 << 20 }, func(time.Time) float64 { return 1 << 10 }},
 	} {
-		w.series("node_filesystem_size_bytes", fs.labels, from, to, interval, fs.size)
-		w.series("node_filesystem_free_bytes", fs.labels, from, to, interval, fs.free)
-		w.series("node_filesystem_avail_bytes", fs.labels, from, to, interval, fs.avail)
-		w.series("node_filesystem_files", fs.labels, from, to, interval, fs.files)
-		w.series("node_filesystem_files_free", fs.labels, from, to, interval, fs.filesFree)
+		w.Series("node_filesystem_size_bytes", fs.labels, from, to, interval, fs.size)
+		w.Series("node_filesystem_free_bytes", fs.labels, from, to, interval, fs.free)
+		w.Series("node_filesystem_avail_bytes", fs.labels, from, to, interval, fs.avail)
+		w.Series("node_filesystem_files", fs.labels, from, to, interval, fs.files)
+		w.Series("node_filesystem_files_free", fs.labels, from, to, interval, fs.filesFree)
 	}
-	return w.end()
+	return w.End()
 }
 
 // windowMean is the mean of f over the seconds of (t − window, t], as the exporter's window gauges are.
@@ -343,29 +348,30 @@ func windowMean(f func(time.Time) float64, t time.Time, window time.Duration) fl
 // WriteServermon writes servermon_exporter's observed gauges of the host for (from, to], scraped every interval:
 // window means over window of the model, but load1, which is the latest value.
 func WriteServermon(out io.Writer, m Model, from, to time.Time, interval, window time.Duration) error {
-	w := newWriter(out)
+	w := NewWriter(out)
 	inst := fmt.Sprintf(`instance="%s:9843",job="servermon"`, m.Host)
 	mean := func(f func(time.Time) float64) func(time.Time) float64 {
 		return func(t time.Time) float64 { return windowMean(f, t, window) }
 	}
-	w.series("servermon_build_info", inst+`,version="0.1.0"`, from, to, interval, func(time.Time) float64 { return 1 })
-	w.series("servermon_cpu_usage_ratio", inst, from, to, interval, mean(m.CPUBusy))
+	w.Series("servermon_build_info", inst+`,version="0.1.0"`, from, to, interval, func(time.Time) float64 { return 1 })
+	w.Series("servermon_cpu_usage_ratio", inst, from, to, interval, mean(m.CPUBusy))
 	dev := `device="` + Disk + `",` + inst
-	w.series("servermon_disk_read_bytes_per_second", dev, from, to, interval, mean(m.DiskReadBytes))
-	w.series("servermon_disk_utilization_ratio", dev, from, to, interval, mean(m.DiskUtilization))
-	w.series("servermon_disk_write_bytes_per_second", dev, from, to, interval, mean(m.DiskWriteBytes))
-	w.series("servermon_load1", inst, from, to, interval, func(t time.Time) float64 { return m.Load1(t.Add(-time.Second)) })
-	w.series("servermon_memory_usage_ratio", inst, from, to, interval, mean(m.MemoryUsage))
-	w.series("servermon_swap_usage_ratio", inst, from, to, interval, mean(m.SwapUsage))
+	w.Series("servermon_disk_read_bytes_per_second", dev, from, to, interval, mean(m.DiskReadBytes))
+	w.Series("servermon_disk_utilization_ratio", dev, from, to, interval, mean(m.DiskUtilization))
+	w.Series("servermon_disk_write_bytes_per_second", dev, from, to, interval, mean(m.DiskWriteBytes))
+	w.Series("servermon_load1", inst, from, to, interval, func(t time.Time) float64 { return m.Load1(t.Add(-time.Second)) })
+	w.Series("servermon_memory_usage_ratio", inst, from, to, interval, mean(m.MemoryUsage))
+	w.Series("servermon_swap_usage_ratio", inst, from, to, interval, mean(m.SwapUsage))
 	// The filesystem families are latest reads, as load1.
 	fs := fmt.Sprintf(`device=%q,fstype=%q,mountpoint=%q,%s`, FSDevice, FSType, FSMountpoint, inst)
 	for _, target := range []string{"filesystem_usage_ratio", "filesystem_inodes_usage_ratio"} {
-		w.series("servermon_"+target, fs, from, to, interval, func(t time.Time) float64 { return m.Value(target, t.Add(-time.Second)) })
+		w.Series("servermon_"+target, fs, from, to, interval, func(t time.Time) float64 { return m.Value(target, t.Add(-time.Second)) })
 	}
-	return w.end()
+	return w.End()
 }
 
-func (w *writer) end() error {
+// End writes the end marker and flushes; it returns the first error of any write.
+func (w *Writer) End() error {
 	if w.err == nil {
 		_, w.err = io.WriteString(w.w, "# EOF\n")
 	}
@@ -375,39 +381,85 @@ func (w *writer) end() error {
 	return w.err
 }
 
-// CreateBlocks turns an OpenMetrics file into Prometheus blocks in dataDir with promtool.
-func CreateBlocks(ctx context.Context, t testing.TB, promtool, file, dataDir string) {
-	t.Helper()
+// MakeBlocks turns an OpenMetrics file into Prometheus blocks in dataDir with promtool.
+func MakeBlocks(ctx context.Context, promtool, file, dataDir string) error {
 	out, err := exec.CommandContext(ctx, promtool, "tsdb", "create-blocks-from", "openmetrics", file, dataDir).CombinedOutput()
 	if err != nil {
-		t.Fatalf("promtool tsdb create-blocks-from openmetrics: %v\n%s", err, out)
+		return fmt.Errorf("promtool tsdb create-blocks-from openmetrics %s: %w\n%s", file, err, out)
+	}
+	return nil
+}
+
+// CreateBlocks is MakeBlocks, failing t on an error.
+func CreateBlocks(ctx context.Context, t testing.TB, promtool, file, dataDir string) {
+	t.Helper()
+	if err := MakeBlocks(ctx, promtool, file, dataDir); err != nil {
+		t.Fatal(err)
 	}
 }
 
-// WriteHistory writes the history of [from, to) with write, in parts of a day, and makes blocks of each in
-// dataDir. write must write the same history whatever part it is given (Part).
-func WriteHistory(ctx context.Context, t testing.TB, promtool, dir, dataDir string, from, to time.Time, write func(io.Writer) error) {
-	t.Helper()
-	path := filepath.Join(dir, "history.om")
-	for lo := from; lo.Before(to); lo = lo.Add(day) {
-		f, err := os.Create(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		hi := lo.Add(day)
-		if !hi.Before(to) {
+// BuildHistory writes the history of [from, to] with write, in parts aligned to multiples of part (since the Unix
+// epoch, as Prometheus aligns its blocks), and makes blocks of each in dataDir, workers parts at a time. write must
+// write the same history whatever part it is given (Part). The parts' files are written in dir and removed.
+func BuildHistory(ctx context.Context, promtool, dir, dataDir string, from, to time.Time, part time.Duration, workers int,
+	write func(io.Writer) error) error {
+	var parts []Part
+	for lo := from; !lo.After(to); {
+		hi := lo.Truncate(part).Add(part)
+		if hi.After(to) {
 			hi = to.Add(time.Millisecond) // the samples at to too
 		}
-		if err := write(&Part{Writer: f, From: lo, To: hi}); err != nil {
-			f.Close()
-			t.Fatalf("writing %s: %v", path, err)
-		}
-		if err := f.Close(); err != nil {
-			t.Fatal(err)
-		}
-		CreateBlocks(ctx, t, promtool, path, dataDir)
+		parts = append(parts, Part{From: lo, To: hi})
+		lo = hi
 	}
-	_ = os.Remove(path)
+	errs := make([]error, len(parts))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range max(workers, 1) {
+		wg.Go(func() {
+			for i := range next {
+				errs[i] = buildPart(ctx, promtool, filepath.Join(dir, fmt.Sprintf("history-%d.om", i)), dataDir, parts[i], write)
+			}
+		})
+	}
+	for i := range parts {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	return ctx.Err()
+}
+
+// buildPart writes one part of the history to path and makes blocks of it.
+func buildPart(ctx context.Context, promtool, path, dataDir string, p Part, write func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("history: %w", err)
+	}
+	defer os.Remove(path)
+	p.Writer = f
+	err = write(&p)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return MakeBlocks(ctx, promtool, path, dataDir)
+}
+
+// WriteHistory is BuildHistory in parts of a day, one at a time, failing t on an error.
+func WriteHistory(ctx context.Context, t testing.TB, promtool, dir, dataDir string, from, to time.Time, write func(io.Writer) error) {
+	t.Helper()
+	if err := BuildHistory(ctx, promtool, dir, dataDir, from, to, day, 1, write); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // WriteProc writes a fake /proc into dir (internal/fakeproc) whose values are the model's at End: memory and swap
@@ -454,27 +506,78 @@ func (m Model) OwnValue(target string, s time.Time, interval, window time.Durati
 	return sum / float64(n)
 }
 
-// Require finds one of the names of a program the tests need in PATH, failing (never skipping) with the way to
-// install it: .ci/deps installs every one.
-func Require(t testing.TB, names ...string) string {
-	t.Helper()
+// Lookup finds one of the names of a program in PATH, or returns an error that says how to install it: .ci/deps
+// installs every program the tests and benchmarks need.
+func Lookup(names ...string) (string, error) {
 	for _, n := range names {
 		if p, err := exec.LookPath(n); err == nil {
-			return p
+			return p, nil
 		}
 	}
-	t.Fatalf("none of %v found in PATH: the backfill's tests need Debian's prometheus and prometheus-node-exporter; "+
-		"run .ci/deps (or make deps)", names)
-	return ""
+	return "", fmt.Errorf("none of %v found in PATH: install Debian's prometheus (prometheus, promtool) and "+
+		"prometheus-node-exporter packages; run .ci/deps (or make deps)", names)
 }
 
-// Start starts bin in dir as a child process (internal/childproc) with its output in dir/<name>.log, and stops it
-// when the test ends.
-func Start(t testing.TB, name, dir, bin string, args ...string) *childproc.Process {
+// Require is Lookup, failing (never skipping) t when the program is missing.
+func Require(t testing.TB, names ...string) string {
 	t.Helper()
-	cmd := exec.Command(bin, args...)
+	p, err := Lookup(names...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// FreeAddr returns a loopback address with a port that was free a moment ago.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	addr, err := freeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return addr
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+// LaunchPrometheus starts the prometheus binary bin with config (YAML, written to dir/prometheus.yml) and its
+// storage in dataDir, on a free loopback port, with its output in dir/prometheus.log, and waits until it is ready.
+// It returns the process, which the caller stops, and its base URL.
+func LaunchPrometheus(ctx context.Context, bin, dir, dataDir, config string, args ...string) (*childproc.Process, string, error) {
+	path := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(path, []byte(config), 0o644); err != nil {
+		return nil, "", fmt.Errorf("prometheus configuration: %w", err)
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, "", err
+	}
+	cmd := exec.Command(bin, append([]string{"--config.file=" + path, "--storage.tsdb.path=" + dataDir,
+		"--web.listen-address=" + addr}, args...)...)
 	cmd.Dir = dir
-	p, err := childproc.Start(name, cmd, filepath.Join(dir, name+".log"))
+	p, err := childproc.Start("prometheus", cmd, filepath.Join(dir, "prometheus.log"))
+	if err != nil {
+		return nil, "", err
+	}
+	url := "http://" + addr
+	if err := p.WaitReady(ctx, url+"/-/ready"); err != nil {
+		_, _ = p.Stop(10 * time.Second)
+		return nil, "", fmt.Errorf("%w\n%s", err, p.LogTail(30))
+	}
+	return p, url, nil
+}
+
+// Prometheus starts Debian's prometheus as LaunchPrometheus does and stops it when the test ends.
+func Prometheus(ctx context.Context, t testing.TB, dir, dataDir, config string, args ...string) (*childproc.Process, string) {
+	t.Helper()
+	p, url, err := LaunchPrometheus(ctx, Require(t, "prometheus"), dir, dataDir, config, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -483,35 +586,5 @@ func Start(t testing.TB, name, dir, bin string, args ...string) *childproc.Proce
 			t.Log(err)
 		}
 	})
-	return p
-}
-
-// FreeAddr returns a loopback address with a port that was free a moment ago.
-func FreeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// Prometheus starts Debian's prometheus with config (YAML, written to dir/prometheus.yml) and its storage in
-// dataDir, on a free loopback port, and waits until it is ready. It returns the process and its base URL.
-func Prometheus(ctx context.Context, t testing.TB, dir, dataDir, config string, args ...string) (*childproc.Process, string) {
-	t.Helper()
-	bin := Require(t, "prometheus")
-	path := filepath.Join(dir, "prometheus.yml")
-	if err := os.WriteFile(path, []byte(config), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	addr := FreeAddr(t)
-	p := Start(t, "prometheus", dir, bin, append([]string{"--config.file=" + path, "--storage.tsdb.path=" + dataDir,
-		"--web.listen-address=" + addr}, args...)...)
-	url := "http://" + addr
-	if err := p.WaitReady(ctx, url+"/-/ready"); err != nil {
-		t.Fatalf("%v\n%s", err, p.LogTail(30))
-	}
 	return p, url
 }
