@@ -172,13 +172,13 @@ func (p *prom) metrics(ctx context.Context) (map[string]*dto.MetricFamily, error
 	}
 	resp, err := p.client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("Prometheus' metrics: %w", err)
+		return nil, fmt.Errorf("reading the metrics of Prometheus: %w", err)
 	}
 	defer resp.Body.Close()
 	parser := expfmt.NewTextParser(pmodel.UTF8Validation)
 	mfs, err := parser.TextToMetricFamilies(resp.Body)
 	if err != nil {
-		return nil, fmt.Errorf("Prometheus' metrics: %w", err)
+		return nil, fmt.Errorf("reading the metrics of Prometheus: %w", err)
 	}
 	return mfs, nil
 }
