@@ -41,6 +41,7 @@ type options struct {
 	exporter     string        // a built exporter; empty builds one
 	noNamespaces bool          // run without filesystems, as where the kernel refuses namespaces
 	pause        bool          // wait for Ctrl-C before the cleanup, to look at the running fleet
+	noBursty     bool          // the bursty hosts run the idle scenario (TestFleet: the bursty false positive is open)
 }
 
 func main() {

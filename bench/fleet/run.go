@@ -163,7 +163,11 @@ func (f *fleet) setup(ctx context.Context, res *result) error {
 		return err
 	}
 	for i := range f.o.hosts {
-		h := &host{index: i, kind: scenarioOf(i, f.filesystems), instance: fmt.Sprintf("127.42.%d.%d:%d", i/250, i%250+1, port),
+		k := scenarioOf(i, f.filesystems)
+		if k == bursty && f.o.noBursty {
+			k = idle
+		}
+		h := &host{index: i, kind: k, instance: fmt.Sprintf("127.42.%d.%d:%d", i/250, i%250+1, port),
 			dir: filepath.Join(f.shm, hostName(i))}
 		f.hosts = append(f.hosts, h)
 		f.names[h.instance] = hostName(i) + " (" + h.kind.String() + ")"
