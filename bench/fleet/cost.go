@@ -37,7 +37,9 @@ type point struct {
 	v  float64
 }
 
-func newCosts() *costs { return &costs{evals: map[string][]evaluation{}} }
+func newCosts() *costs {
+	return &costs{evals: map[string][]evaluation{}, rules: map[ruleKey]*ruleCost{}}
+}
 
 // add takes one reading of Prometheus' metrics at now.
 func (c *costs) add(now time.Time, mfs map[string]*dto.MetricFamily) {
@@ -87,11 +89,7 @@ func (c *costs) group(name string) groupCost {
 		d = append(d, e.duration)
 	}
 	slices.Sort(d)
-	sum := 0.0
-	for _, v := range d {
-		sum += v
-	}
-	g.evaluations, g.mean, g.min, g.max = len(d), sum/float64(len(d)), d[0], d[len(d)-1]
+	g.evaluations, g.mean, g.min, g.max = len(d), mean(d), d[0], d[len(d)-1]
 	g.median = d[len(d)/2]
 	if len(d)%2 == 0 {
 		g.median = (d[len(d)/2-1] + d[len(d)/2]) / 2
@@ -136,12 +134,12 @@ type ruleKey struct {
 // ruleCost is one rule's evaluations over the run, from the rules API (each rule's evaluationTime of its last
 // evaluation, kept once per lastEvaluation).
 type ruleCost struct {
-	key         ruleKey
-	name        string // alert or record name, with the severity of an alert
-	last        time.Time
-	durations   []float64 // seconds
-	equivalent  bool      // it has a node-mixin-style equivalent (hasEquivalent)
-	ours, alert bool
+	key        ruleKey
+	name       string // alert or record name, with the severity of an alert
+	last       time.Time
+	durations  []float64 // seconds
+	equivalent bool      // it has a node-mixin-style equivalent (hasEquivalent)
+	ours       bool      // one of our groups' rules
 }
 
 // mean is the rule's mean evaluation time, its first warmEvaluations left out; NaN without enough evaluations.
@@ -149,18 +147,20 @@ func (r *ruleCost) mean() float64 {
 	if len(r.durations) <= warmEvaluations {
 		return math.NaN()
 	}
+	return mean(r.durations[warmEvaluations:])
+}
+
+// mean is the mean of xs, which is not empty.
+func mean(xs []float64) float64 {
 	sum := 0.0
-	for _, d := range r.durations[warmEvaluations:] {
-		sum += d
+	for _, x := range xs {
+		sum += x
 	}
-	return sum / float64(len(r.durations)-warmEvaluations)
+	return sum / float64(len(xs))
 }
 
 // addRules takes one reading of the rules API.
 func (c *costs) addRules(groups []promv1.RuleGroup) {
-	if c.rules == nil {
-		c.rules = map[ruleKey]*ruleCost{}
-	}
 	for _, g := range groups {
 		ours := slices.Contains(ourGroups, g.Name)
 		if !ours && !slices.Contains(theirGroups, g.Name) {
@@ -168,12 +168,11 @@ func (c *costs) addRules(groups []promv1.RuleGroup) {
 		}
 		for i, r := range g.Rules {
 			var name string
-			var alert bool
 			var at time.Time
 			var d float64
 			switch r := r.(type) {
 			case promv1.AlertingRule:
-				name, alert, at, d = r.Name+"/"+string(r.Labels["severity"]), true, r.LastEvaluation, r.EvaluationTime
+				name, at, d = r.Name+"/"+string(r.Labels["severity"]), r.LastEvaluation, r.EvaluationTime
 			case promv1.RecordingRule:
 				name, at, d = r.Name, r.LastEvaluation, r.EvaluationTime
 			default:
@@ -185,7 +184,7 @@ func (c *costs) addRules(groups []promv1.RuleGroup) {
 			k := ruleKey{g.Name, i}
 			rc := c.rules[k]
 			if rc == nil {
-				rc = &ruleCost{key: k, name: name, ours: ours, alert: alert, equivalent: !ours || hasEquivalent(name)}
+				rc = &ruleCost{key: k, name: name, ours: ours, equivalent: !ours || hasEquivalent(name)}
 				c.rules[k] = rc
 			}
 			if !at.Equal(rc.last) {
